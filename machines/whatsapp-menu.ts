@@ -1,0 +1,343 @@
+import { assign, setup } from 'xstate';
+import { datesInRange, type IsoDate, type PeriodError, parsePeriod } from './period';
+
+/**
+ * The attendance dialog of one WhatsApp user (actor key `wa:<wa_id>`).
+ *
+ * Pure: the clock (`now`, `today`) and what the store knows (`recent`, `taken`) arrive inside the
+ * events; what the dialog wants done leaves as two named actions, `reply` (exactly one per inbound
+ * message: hints and errors ride in the body of the menu or list they come with) and `recordShift`.
+ * The server renders a reply's view into a 360dialog message with the Russian texts.
+ */
+export const WHATSAPP_MENU_VERSION = 1;
+/** An idle dialog starts fresh on the next message after this long. */
+export const DIALOG_TTL_MS = 30 * 60 * 1000;
+
+export const BUTTONS = {
+  FILL_TODAY: 'FILL_TODAY',
+  FILL_PERIOD: 'FILL_PERIOD',
+  MY_STATUS: 'MY_STATUS',
+} as const;
+export const SHIFT_IDS = { SHIFT_DAY: 'day', SHIFT_NIGHT: 'night', SHIFT_OFF: 'off' } as const;
+export type Shift = (typeof SHIFT_IDS)[keyof typeof SHIFT_IDS];
+
+export interface ShiftRecord {
+  date: IsoDate;
+  shift: Shift;
+}
+
+export interface Range {
+  start: IsoDate;
+  end: IsoDate;
+  days: number;
+}
+
+export type Notice =
+  | { kind: 'recorded'; range: Range; shift: Shift; replaced: number }
+  | { kind: 'status'; records: ShiftRecord[] }
+  | { kind: 'unsupported' }
+  | { kind: 'unknownButton' }
+  | { kind: 'cancelled' };
+
+/** What one reply shows; `reset` says the dialog was restarted after an upgrade. */
+export type View = (
+  | { view: 'menu'; notice?: Notice }
+  | ({ view: 'shiftList'; hint?: 'pickFromList' } & Range)
+  | {
+      view: 'askPeriod';
+      error?: PeriodError;
+    }
+) & { reset?: boolean };
+
+export interface RecordShiftParams {
+  dates: IsoDate[];
+  shift: Shift;
+  messageId: string;
+}
+
+/** Facts every inbound message carries: the clock and what the store holds for this user. */
+interface Inbound {
+  now: number;
+  today: IsoDate;
+  messageId: string;
+  /** The user's latest records, newest first (at most 3). */
+  recent: ShiftRecord[];
+  /** Dates among today and the pending range that already have a record. */
+  taken: IsoDate[];
+}
+
+export type WhatsAppMenuEvent =
+  | (Inbound & { type: 'TEXT'; text: string })
+  | (Inbound & { type: 'BUTTON'; id: string })
+  | (Inbound & { type: 'LIST'; id: string })
+  | (Inbound & { type: 'UNSUPPORTED'; kind: string })
+  | { type: 'TIMEOUT'; now: number };
+
+export interface WhatsAppMenuContext {
+  pending: Range | null;
+  /** When this dialog expires (epoch ms); the engine stores it and sends TIMEOUT once it passes. */
+  deadline: number | null;
+  /** Set when the dialog was restarted because its stored version was incompatible. */
+  reset: boolean;
+}
+
+const CANCEL_WORDS = new Set(['меню', 'menu', 'отмена', 'cancel', 'start', 'старт', 'начать', '/start']);
+const TYPED_SHIFTS: Record<string, Shift> = {
+  дневная: 'day',
+  день: 'day',
+  ночная: 'night',
+  ночь: 'night',
+  выходной: 'off',
+};
+
+const normalise = (text: string) => text.trim().toLowerCase().replace(/\s+/g, ' ');
+const isCancel = (text: string) => CANCEL_WORDS.has(normalise(text));
+const typedShift = (text: string): Shift | undefined => TYPED_SHIFTS[normalise(text)];
+const shiftOf = (id: string): Shift | undefined => SHIFT_IDS[id as keyof typeof SHIFT_IDS];
+const today = (e: Inbound): Range => ({ start: e.today, end: e.today, days: 1 });
+/** Narrows to a message event: only TIMEOUT carries none, and no transition that reads it takes TIMEOUT. */
+const inbound = (e: WhatsAppMenuEvent): Inbound => {
+  if (e.type === 'TIMEOUT') throw new Error('TIMEOUT carries no message');
+  return e;
+};
+
+function recordOf(range: Range, shift: Shift, e: Inbound) {
+  const dates = datesInRange(range.start, range.end);
+  const taken = new Set(e.taken);
+  return {
+    record: { dates, shift, messageId: e.messageId } satisfies RecordShiftParams,
+    notice: { kind: 'recorded', range, shift, replaced: dates.filter((d) => taken.has(d)).length } as const,
+  };
+}
+
+export const whatsappMenuMachine = setup({
+  types: {
+    context: {} as WhatsAppMenuContext,
+    events: {} as WhatsAppMenuEvent,
+    input: {} as { reset?: boolean } | undefined,
+  },
+  actions: {
+    /** Outbound: one WhatsApp message to this user (carried out by the outbox). */
+    reply: (_, _view: View) => {},
+    /** Durable: one attendance record per date (written in the same commit as the snapshot). */
+    recordShift: (_, _params: RecordShiftParams) => {},
+    touch: assign({ deadline: ({ event }) => event.now + DIALOG_TTL_MS }),
+    clearReset: assign({ reset: false }),
+  },
+  guards: {
+    isCancel: ({ event }) => event.type === 'TEXT' && isCancel(event.text),
+    isShift: ({ event }) => event.type === 'LIST' && shiftOf(event.id) !== undefined,
+    isTypedShift: ({ event }) => event.type === 'TEXT' && typedShift(event.text) !== undefined,
+    isValidPeriod: ({ event }) => {
+      if (event.type !== 'TEXT') return false;
+      return parsePeriod(event.text, event.today).ok;
+    },
+  },
+}).createMachine({
+  id: 'whatsapp-menu',
+  initial: 'idle',
+  context: ({ input }) => ({ pending: null, deadline: null, reset: input?.reset === true }),
+  on: {
+    TIMEOUT: { target: '.idle', actions: assign({ deadline: null, pending: null }) },
+    BUTTON: [
+      {
+        guard: ({ event }) => event.id === BUTTONS.FILL_TODAY,
+        target: '.choosingShift',
+        actions: [
+          assign({ pending: ({ event }) => today(inbound(event)) }),
+          {
+            type: 'reply',
+            params: ({ event, context }) => ({
+              view: 'shiftList',
+              ...today(inbound(event)),
+              reset: context.reset,
+            }),
+          },
+        ],
+      },
+      {
+        guard: ({ event }) => event.id === BUTTONS.FILL_PERIOD,
+        target: '.askingPeriod',
+        actions: { type: 'reply', params: ({ context }) => ({ view: 'askPeriod', reset: context.reset }) },
+      },
+      {
+        guard: ({ event }) => event.id === BUTTONS.MY_STATUS,
+        target: '.menu',
+        actions: {
+          type: 'reply',
+          params: ({ event, context }) => ({
+            view: 'menu',
+            notice: { kind: 'status', records: inbound(event).recent },
+            reset: context.reset,
+          }),
+        },
+      },
+      {
+        target: '.menu',
+        actions: {
+          type: 'reply',
+          params: ({ context }) => ({
+            view: 'menu',
+            notice: { kind: 'unknownButton' },
+            reset: context.reset,
+          }),
+        },
+      },
+    ],
+    // A shift tapped in an old list, outside the shift step: the old bot's meaning, today.
+    LIST: [
+      {
+        guard: 'isShift',
+        target: '.menu',
+        actions: [
+          { type: 'recordShift', params: ({ event, context }) => choice(event, context).record },
+          {
+            type: 'reply',
+            params: ({ event, context }) => ({
+              view: 'menu',
+              notice: choice(event, context).notice,
+              reset: context.reset,
+            }),
+          },
+        ],
+      },
+      {
+        target: '.menu',
+        actions: {
+          type: 'reply',
+          params: ({ context }) => ({
+            view: 'menu',
+            notice: { kind: 'unknownButton' },
+            reset: context.reset,
+          }),
+        },
+      },
+    ],
+    UNSUPPORTED: {
+      target: '.menu',
+      actions: {
+        type: 'reply',
+        params: ({ context }) => ({ view: 'menu', notice: { kind: 'unsupported' }, reset: context.reset }),
+      },
+    },
+    TEXT: [
+      {
+        guard: 'isCancel',
+        target: '.menu',
+        actions: { type: 'reply', params: ({ context }) => ({ view: 'menu', reset: context.reset }) },
+      },
+      {
+        target: '.menu',
+        actions: { type: 'reply', params: ({ context }) => ({ view: 'menu', reset: context.reset }) },
+      },
+    ],
+  },
+  states: {
+    idle: { entry: assign({ deadline: null, pending: null }) },
+    menu: { entry: ['touch', 'clearReset', assign({ pending: null })] },
+    askingPeriod: {
+      entry: ['touch', 'clearReset', assign({ pending: null })],
+      on: {
+        TEXT: [
+          {
+            guard: 'isCancel',
+            target: 'menu',
+            actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
+          },
+          {
+            guard: 'isValidPeriod',
+            target: 'choosingShift',
+            actions: [
+              assign({ pending: ({ event }) => periodOf(event) }),
+              { type: 'reply', params: ({ event }) => ({ view: 'shiftList', ...periodOf(event) }) },
+            ],
+          },
+          {
+            target: 'askingPeriod',
+            reenter: true,
+            actions: {
+              type: 'reply',
+              params: ({ event }) => {
+                const r = event.type === 'TEXT' ? parsePeriod(event.text, event.today) : undefined;
+                return { view: 'askPeriod', error: r && !r.ok ? r.error : 'format' };
+              },
+            },
+          },
+        ],
+      },
+    },
+    choosingShift: {
+      entry: ['touch', 'clearReset'],
+      on: {
+        LIST: [
+          {
+            guard: 'isShift',
+            target: 'menu',
+            actions: [
+              {
+                type: 'recordShift',
+                params: ({ event, context }) => choice(event, context).record,
+              },
+              {
+                type: 'reply',
+                params: ({ event, context }) => ({ view: 'menu', notice: choice(event, context).notice }),
+              },
+            ],
+          },
+        ],
+        TEXT: [
+          {
+            guard: 'isCancel',
+            target: 'menu',
+            actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
+          },
+          {
+            guard: 'isTypedShift',
+            target: 'menu',
+            actions: [
+              { type: 'recordShift', params: ({ event, context }) => choice(event, context).record },
+              {
+                type: 'reply',
+                params: ({ event, context }) => ({ view: 'menu', notice: choice(event, context).notice }),
+              },
+            ],
+          },
+          {
+            target: 'choosingShift',
+            reenter: true,
+            actions: {
+              type: 'reply',
+              params: ({ context, event }) => ({
+                view: 'shiftList',
+                ...(context.pending ?? today(inbound(event))),
+                hint: 'pickFromList',
+              }),
+            },
+          },
+        ],
+      },
+    },
+  },
+});
+
+function periodOf(event: WhatsAppMenuEvent): Range {
+  if (event.type !== 'TEXT') throw new Error('period comes from a text');
+  const r = parsePeriod(event.text, event.today);
+  if (!r.ok) throw new Error(`guarded: ${r.error}`);
+  return { start: r.start, end: r.end, days: r.days };
+}
+
+/** The record a shift choice makes: for the pending range in the shift step, otherwise for today. */
+function choice(event: WhatsAppMenuEvent, context: WhatsAppMenuContext) {
+  const e = inbound(event);
+  const shift =
+    event.type === 'LIST' ? shiftOf(event.id) : event.type === 'TEXT' ? typedShift(event.text) : undefined;
+  if (!shift) throw new Error('guarded: not a shift');
+  return recordOf(context.pending ?? today(e), shift, e);
+}
+
+/** The dates the store must look up for `taken`: today and the pending range. */
+export function datesToCheck(context: WhatsAppMenuContext, todayDate: IsoDate): IsoDate[] {
+  const dates = context.pending ? datesInRange(context.pending.start, context.pending.end) : [];
+  return dates.includes(todayDate) ? dates : [...dates, todayDate];
+}

@@ -1,0 +1,152 @@
+import type { RecordShiftParams, WhatsAppMenuContext } from '../../../machines/whatsapp-menu';
+import {
+  datesToCheck,
+  type Shift,
+  type View,
+  WHATSAPP_MENU_VERSION,
+  whatsappMenuMachine,
+} from '../../../machines/whatsapp-menu';
+import {
+  employeeSeen,
+  getEmployee,
+  markWindowClosed,
+  recentRecords,
+  recordShifts,
+  takenDates,
+  windowOpen,
+} from '../../../storage/attendance';
+import { messageSent, messageStatus } from '../../../storage/messages';
+import type { DocWrite } from '../../../storage/store';
+import { dateIn } from '../../clock';
+import type { Engine } from '../../engine';
+import type { Binding, EffectRunner, MachineEvent } from '../../engine-types';
+import type { Logger } from '../../log';
+import type { SendResult } from './d360-client';
+import type { ParsedWebhook } from './inbound';
+import { renderView } from './render';
+
+export const WHATSAPP_MACHINE = 'whatsapp-menu';
+export const WHATSAPP_CHANNEL = 'whatsapp';
+/** Meta's code for "more than 24 hours since the user last wrote". */
+const WINDOW_CLOSED_CODE = 131047;
+
+const keyOf = (waId: string) => `wa:${waId}`;
+const waIdOf = (key: string) => key.slice(3);
+
+/** How the attendance dialog's actions become effects: `reply` → one outbox message, `recordShift` → records. */
+export function whatsappBinding(): Binding {
+  return {
+    name: WHATSAPP_MACHINE,
+    version: WHATSAPP_MENU_VERSION,
+    logic: whatsappMenuMachine,
+    input: (_key, reset) => ({ reset }),
+    interpret(actions, { key, now }) {
+      const waId = waIdOf(key);
+      const plan = {
+        effects: [] as Array<{ channel: string; payload: Record<string, unknown> }>,
+        writes: [] as DocWrite[],
+      };
+      for (const a of actions) {
+        if (a.type === 'reply') {
+          plan.effects.push({
+            channel: WHATSAPP_CHANNEL,
+            payload: { to: waId, message: renderView(a.params as View) },
+          });
+        } else if (a.type === 'recordShift') {
+          const p = a.params as RecordShiftParams;
+          plan.writes.push(recordShifts(waId, p.dates, p.shift as Shift, now, p.messageId));
+        }
+      }
+      return plan;
+    },
+  };
+}
+
+/** Feeds every item of a parsed webhook to the engine; resolves once all are committed. */
+export async function dispatchWebhook(
+  engine: Engine,
+  parsed: ParsedWebhook,
+  deps: { timezone: string; log: Logger },
+): Promise<void> {
+  const store = engine.store;
+  // Started in body order: the engine's per-key lock keeps one user's messages in that order.
+  const jobs = parsed.items.map((item) => {
+    if (item.kind === 'status') {
+      const closed = item.status === 'failed' && item.errors.some((e) => e.code === WINDOW_CLOSED_CODE);
+      if (item.status === 'failed') {
+        deps.log.warn('whatsapp: message failed', {
+          id: item.messageId,
+          to: item.recipient,
+          errors: item.errors,
+        });
+      }
+      return engine.record({
+        key: keyOf(item.recipient),
+        dedupeKey: `wa:status:${item.messageId}:${item.status}`,
+        writes: (now) => [
+          messageStatus(
+            item.messageId,
+            item.status,
+            item.timestamp * 1000 || now,
+            item.errors.length ? item.errors : undefined,
+          ),
+          ...(closed ? [markWindowClosed(item.recipient, now)] : []),
+        ],
+      });
+    }
+    const { waId, messageId, input, name } = item;
+    return engine.dispatch({
+      key: keyOf(waId),
+      machine: WHATSAPP_MACHINE,
+      dedupeKey: `wa:${messageId}`,
+      event: ({ now, context }): MachineEvent => {
+        const today = dateIn(deps.timezone, now);
+        const dates = datesToCheck(
+          (context as WhatsAppMenuContext | undefined) ?? { pending: null, deadline: null, reset: false },
+          today,
+        );
+        return {
+          ...input,
+          now,
+          today,
+          messageId,
+          recent: recentRecords(store, waId),
+          taken: takenDates(store, waId, dates),
+        };
+      },
+      writes: (now) => [employeeSeen(waId, name, now)],
+    });
+  });
+  await Promise.all(jobs);
+}
+
+/** Carries out `whatsapp` effects: checks the 24-hour window, sends, remembers the wamid. */
+export function whatsappRunner(deps: {
+  engine: Engine;
+  send: (body: Record<string, unknown>) => Promise<SendResult>;
+  log: Logger;
+  clock?: () => number;
+}): EffectRunner {
+  const clock = deps.clock ?? Date.now;
+  return async (effect) => {
+    const to = String(effect.payload.to);
+    const message = effect.payload.message as Record<string, unknown>;
+    if (!windowOpen(getEmployee(deps.engine.store, to), clock())) {
+      deps.log.warn('whatsapp: not sent, the 24-hour window is closed', { to, effect: effect.id });
+      return { ok: true };
+    }
+    const result = await deps.send({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to,
+      ...message,
+    });
+    if (!result.outcome.ok || !result.messageId) return result.outcome;
+    return {
+      ok: true,
+      writes: [
+        messageSent({ id: result.messageId, to, key: effect.key, effectId: effect.id, sentAt: clock() }),
+      ],
+    };
+  };
+}

@@ -1,0 +1,81 @@
+import type { EffectOutcome } from '../../engine-types';
+import { checkMessageLimits } from './limits';
+
+/** Meta error codes that mean "slow down and try again", though they come with HTTP 400. */
+const RETRYABLE_META_CODES = new Set([4, 80007, 130429, 131056, 131000]);
+const TIMEOUT_MS = 10_000;
+
+export interface SendResult {
+  outcome: EffectOutcome;
+  /** The wamid the platform gave the message (for delivery statuses). */
+  messageId?: string;
+}
+
+/** Sends one message through `POST {baseUrl}/messages` and classifies the answer for the outbox. */
+export async function sendD360(
+  baseUrl: string,
+  apiKey: string,
+  body: Record<string, unknown>,
+): Promise<SendResult> {
+  const limit = checkMessageLimits(body);
+  if (limit)
+    return { outcome: { ok: false, permanent: true, error: `not sent, over a WhatsApp limit: ${limit}` } };
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl.replace(/\/$/, '')}/messages`, {
+      method: 'POST',
+      headers: { 'D360-API-KEY': apiKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (e) {
+    return { outcome: { ok: false, permanent: false, error: `network: ${(e as Error).message}` } };
+  }
+  const text = await res.text().catch(() => '');
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  if (res.ok) {
+    const id = (json?.messages as Array<{ id?: unknown }> | undefined)?.[0]?.id;
+    return { outcome: { ok: true }, messageId: typeof id === 'string' ? id : undefined };
+  }
+  const error = `HTTP ${res.status}: ${describeError(json, text)}`;
+  if (res.status === 429 || res.status >= 500) {
+    return {
+      outcome: {
+        ok: false,
+        permanent: false,
+        error,
+        retryAfterMs: retryAfter(res.headers.get('retry-after')),
+      },
+    };
+  }
+  const code = (json?.error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'number' && RETRYABLE_META_CODES.has(code)) {
+    return { outcome: { ok: false, permanent: false, error } };
+  }
+  return { outcome: { ok: false, permanent: true, error } };
+}
+
+function describeError(json: Record<string, unknown> | undefined, text: string): string {
+  const meta = json?.error as
+    | { message?: string; code?: number; error_data?: { details?: string } }
+    | undefined;
+  if (meta?.message)
+    return `${meta.message}${meta.error_data?.details ? ` (${meta.error_data.details})` : ''}`;
+  const d360 = json?.meta as { developer_message?: string } | undefined;
+  if (d360?.developer_message) return d360.developer_message;
+  return text.slice(0, 200) || '(empty body)';
+}
+
+/** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
+export function retryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 3600_000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - now, 3600_000));
+}

@@ -1,0 +1,70 @@
+import type { AnyStateMachine } from 'xstate';
+import type { Doc, DocWrite, Store } from '../storage/store';
+
+/** An event as machines see it: a `type` plus plain JSON data. */
+export type MachineEvent = { type: string } & Record<string, unknown>;
+
+/** A named action a machine emitted, as data (params already resolved). */
+export interface EmittedAction {
+  type: string;
+  params: unknown;
+}
+
+/** An effect waiting in the outbox (document `outbox/<id>`). */
+export interface EffectRow extends Doc {
+  id: string;
+  /** The actor that caused it; effects of one key are carried out in order. */
+  key: string;
+  /** Which runner carries it out (`whatsapp`, `telegram`, `zadarma`). */
+  channel: string;
+  payload: Record<string, unknown>;
+  createdAt: number;
+  attempts: number;
+  nextAt: number;
+  lastError?: string;
+}
+
+/** What a machine's actions turn into: outbox effects and store writes of the same commit. */
+export interface Plan {
+  effects: Array<{ channel: string; payload: Record<string, unknown> }>;
+  writes: DocWrite[];
+}
+
+export interface StepContext {
+  key: string;
+  now: number;
+  event: MachineEvent;
+  store: Store;
+}
+
+/** A machine as the engine runs it: the pure logic plus how its actions become effects. */
+export interface Binding {
+  name: string;
+  /** Bumped when a stored snapshot can no longer be resumed; older snapshots reset politely. */
+  version: number;
+  logic: AnyStateMachine;
+  /** Input for a fresh actor (`reset` is true when an incompatible snapshot was dropped). */
+  input?: (key: string, reset: boolean) => unknown;
+  interpret(actions: EmittedAction[], ctx: StepContext): Plan;
+}
+
+/** A runner's verdict on one effect. */
+export type EffectOutcome =
+  | { ok: true; writes?: DocWrite[]; event?: MachineEvent }
+  | { ok: false; permanent: boolean; error: string; retryAfterMs?: number; event?: MachineEvent };
+
+export type EffectRunner = (effect: EffectRow) => Promise<EffectOutcome>;
+
+/** One stored actor (document `actors/<key>`). */
+export interface ActorRecord extends Doc {
+  key: string;
+  machine: string;
+  version: number;
+  snapshot: Record<string, unknown>;
+  /** When the machine wants a TIMEOUT (from its context.deadline), or null. */
+  deadline: number | null;
+  state: string;
+  lastEvent: string;
+  updatedAt: number;
+  history: Array<{ at: number; event: string; from: string; to: string }>;
+}

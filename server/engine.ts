@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { type AnyMachineSnapshot, initialTransition, transition } from 'xstate';
+import { type DocWrite, put, remove, type Store } from '../storage/store';
+import type {
+  ActorRecord,
+  Binding,
+  EffectOutcome,
+  EffectRow,
+  EmittedAction,
+  MachineEvent,
+  Plan,
+} from './engine-types';
+import { KeyedLock } from './keyed-lock';
+import type { Logger } from './log';
+
+const HISTORY_LIMIT = 20;
+/** How long a dedupe key is remembered: past the platforms' longest redelivery (7 days). */
+export const DEDUPE_TTL_MS = 8 * 24 * 3600 * 1000;
+
+export interface DispatchRequest {
+  key: string;
+  machine: string;
+  /** Platform id of this delivery (wamid, update_id…): a second delivery changes nothing. */
+  dedupeKey?: string;
+  /** Built under the key's lock, so it can read the store state this step will see. */
+  event: (ctx: { now: number; context: Record<string, unknown> | undefined }) => MachineEvent;
+  /** Extra writes of the same commit (e.g. "contact seen"), also built under the lock. */
+  writes?: (now: number) => DocWrite[];
+}
+
+export interface DispatchResult {
+  duplicate: boolean;
+  state?: string;
+}
+
+export interface EngineDeps {
+  store: Store;
+  bindings: Binding[];
+  log: Logger;
+  clock?: () => number;
+  /** Called after a commit with the effects it queued (the outbox listens here). */
+  onEffects?: (effects: EffectRow[]) => void;
+}
+
+/**
+ * The one path every inbound event takes, for every channel:
+ *   dedupe → lock the actor key → restore (or start fresh) → step the pure machine with `transition()`
+ *   → ONE store commit {snapshot, outbox effects, dedupe key, domain writes} → resolve (the caller
+ *   answers HTTP). Effects run only after that commit, in the outbox; timers are stored deadlines that
+ *   the sweeper turns into TIMEOUT events.
+ */
+export class Engine {
+  readonly lock = new KeyedLock();
+  private readonly bindings = new Map<string, Binding>();
+  private readonly deadlines = new Map<string, number>();
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.clock = deps.clock ?? Date.now;
+    for (const b of deps.bindings) this.bindings.set(b.name, b);
+    for (const a of deps.store.all<ActorRecord>('actors'))
+      if (a.deadline !== null) this.deadlines.set(a.key, a.deadline);
+  }
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  /** Feeds one event to the actor `key`; resolves after the commit is on disk. */
+  dispatch(req: DispatchRequest, extra: DocWrite[] = []): Promise<DispatchResult> {
+    return this.lock.run(req.key, () => this.step(req, extra));
+  }
+
+  /** A commit with no machine step (delivery statuses and the like), deduplicated and ordered like events. */
+  record(req: {
+    key: string;
+    dedupeKey?: string;
+    writes: (now: number) => DocWrite[];
+  }): Promise<DispatchResult> {
+    return this.lock.run(req.key, async () => {
+      if (req.dedupeKey && this.seen(req.dedupeKey)) return { duplicate: true };
+      const now = this.clock();
+      const writes = req.writes(now);
+      if (req.dedupeKey) writes.push(this.dedupeWrite(req.dedupeKey, req.key, now));
+      await this.store.commit(req.key, writes);
+      return { duplicate: false };
+    });
+  }
+
+  /** Settles an outbox effect: removes (or dead-letters) it, applies the outcome's writes and event. */
+  async settle(effect: EffectRow, outcome: EffectOutcome, deadLetter: boolean): Promise<void> {
+    const writes: DocWrite[] = [remove('outbox', effect.id)];
+    if (outcome.ok && outcome.writes) writes.push(...outcome.writes);
+    if (deadLetter && !outcome.ok) {
+      writes.push(
+        put('deadletters', effect.id, { ...effect, lastError: outcome.error, failedAt: this.clock() }),
+      );
+    }
+    const machine = this.machineOf(effect.key);
+    if (outcome.event && machine) {
+      await this.dispatch(
+        {
+          key: effect.key,
+          machine,
+          dedupeKey: `result:${effect.id}`,
+          event: () => outcome.event as MachineEvent,
+        },
+        writes,
+      );
+    } else {
+      await this.lock.run(effect.key, () => this.store.commit(effect.key, writes));
+    }
+  }
+
+  /** Stores a failed attempt so the retry schedule survives a restart. */
+  async reschedule(effect: EffectRow): Promise<void> {
+    await this.lock.run(effect.key, () => this.store.commit(effect.key, [put('outbox', effect.id, effect)]));
+  }
+
+  /** Keys whose deadline has passed. */
+  due(now = this.clock()): Array<{ key: string; deadline: number }> {
+    const out: Array<{ key: string; deadline: number }> = [];
+    for (const [key, deadline] of this.deadlines) if (deadline <= now) out.push({ key, deadline });
+    return out;
+  }
+
+  /** Sends TIMEOUT to an actor whose deadline passed (at most once per deadline). */
+  timeout(key: string, deadline: number): Promise<DispatchResult> {
+    const machine = this.machineOf(key);
+    if (!machine) {
+      this.deadlines.delete(key);
+      return Promise.resolve({ duplicate: true });
+    }
+    return this.dispatch({
+      key,
+      machine,
+      dedupeKey: `timeout:${key}:${deadline}`,
+      event: ({ now }) => ({ type: 'TIMEOUT', now }),
+    });
+  }
+
+  /** Forgets dedupe keys seen before `before` (they can no longer be redelivered). */
+  async pruneDedupe(before: number): Promise<number> {
+    const byKey = new Map<string, DocWrite[]>();
+    for (const [id, d] of this.store.entries<{ key: string; at: number }>('dedupe')) {
+      if (d.at >= before) continue;
+      const list = byKey.get(d.key) ?? [];
+      list.push(remove('dedupe', id));
+      byKey.set(d.key, list);
+    }
+    let n = 0;
+    for (const [key, writes] of byKey) {
+      await this.lock.run(key, () => this.store.commit(key, writes));
+      n += writes.length;
+    }
+    return n;
+  }
+
+  private machineOf(key: string): string | undefined {
+    return this.store.get<ActorRecord>('actors', key)?.machine;
+  }
+
+  private seen(dedupeKey: string): boolean {
+    return this.store.get('dedupe', dedupeKey) !== undefined;
+  }
+
+  private dedupeWrite(dedupeKey: string, key: string, now: number): DocWrite {
+    return put('dedupe', dedupeKey, { key, at: now });
+  }
+
+  private async step(req: DispatchRequest, extra: DocWrite[]): Promise<DispatchResult> {
+    if (req.dedupeKey && this.seen(req.dedupeKey)) return { duplicate: true };
+    const binding = this.bindings.get(req.machine);
+    if (!binding) throw new Error(`no machine named ${req.machine}`);
+    const now = this.clock();
+    const stored = this.store.get<ActorRecord>('actors', req.key);
+    let { snapshot, actions } = this.restore(binding, req.key, stored);
+    const fromState = stateLabel(snapshot);
+    const history = [...(stored?.history ?? [])];
+
+    // A deadline that passed while nobody swept it (the server was down) fires before the event.
+    if (stored?.deadline != null && stored.deadline <= now) {
+      const [afterTimeout, timeoutActions] = transition(binding.logic, snapshot, { type: 'TIMEOUT', now });
+      history.push({ at: now, event: 'TIMEOUT', from: fromState, to: stateLabel(afterTimeout) });
+      snapshot = afterTimeout;
+      actions = actions.concat(emitted(timeoutActions));
+    }
+
+    const context = snapshot.context as Record<string, unknown> | undefined;
+    const event = req.event({ now, context });
+    const before = stateLabel(snapshot);
+    const [next, stepActions] = transition(binding.logic, snapshot, event);
+    actions = actions.concat(emitted(stepActions));
+    const to = stateLabel(next);
+    history.push({ at: now, event: event.type, from: before, to });
+
+    const plan: Plan = binding.interpret(actions, { key: req.key, now, event, store: this.store });
+    const effects: EffectRow[] = plan.effects.map((e) => ({
+      id: randomUUID(),
+      key: req.key,
+      channel: e.channel,
+      payload: e.payload,
+      createdAt: now,
+      attempts: 0,
+      nextAt: now,
+    }));
+    const nextContext = next.context as { deadline?: unknown } | undefined;
+    const deadline = typeof nextContext?.deadline === 'number' ? nextContext.deadline : null;
+    const record: ActorRecord = {
+      key: req.key,
+      machine: binding.name,
+      version: binding.version,
+      snapshot: binding.logic.getPersistedSnapshot(next) as Record<string, unknown>,
+      deadline,
+      state: to,
+      lastEvent: event.type,
+      updatedAt: now,
+      history: history.slice(-HISTORY_LIMIT),
+    };
+    const writes: DocWrite[] = [
+      ...(req.writes?.(now) ?? []),
+      ...plan.writes,
+      ...extra,
+      put('actors', req.key, record),
+      ...effects.map((e) => put('outbox', e.id, e)),
+    ];
+    if (req.dedupeKey) writes.push(this.dedupeWrite(req.dedupeKey, req.key, now));
+
+    await this.store.commit(req.key, writes);
+
+    if (deadline === null) this.deadlines.delete(req.key);
+    else this.deadlines.set(req.key, deadline);
+    if (effects.length > 0) this.deps.onEffects?.(effects);
+    return { duplicate: false, state: to };
+  }
+
+  /** The stored snapshot, or a fresh one when there is none or it cannot be resumed. */
+  private restore(
+    binding: Binding,
+    key: string,
+    stored: ActorRecord | undefined,
+  ): { snapshot: AnyMachineSnapshot; actions: EmittedAction[] } {
+    if (stored && stored.machine === binding.name && stored.version === binding.version) {
+      try {
+        const persisted = stored.snapshot as { value: unknown; context: unknown; historyValue?: unknown };
+        const snapshot = binding.logic.resolveState({
+          value: persisted.value,
+          context: persisted.context,
+          historyValue: persisted.historyValue,
+        } as never);
+        return { snapshot, actions: [] };
+      } catch (e) {
+        this.deps.log.warn('stored snapshot cannot be resumed; starting the dialog afresh', {
+          key,
+          error: (e as Error).message,
+        });
+      }
+    } else if (stored) {
+      this.deps.log.warn('stored snapshot is of another machine version; starting the dialog afresh', {
+        key,
+        stored: `${stored.machine}@${stored.version}`,
+        current: `${binding.name}@${binding.version}`,
+      });
+    }
+    const [snapshot, actions] = initialTransition(binding.logic, binding.input?.(key, stored !== undefined));
+    return { snapshot, actions: emitted(actions) };
+  }
+}
+
+/** Keeps the named actions a channel interprets; XState's own bookkeeping actions are not effects. */
+function emitted(actions: ReadonlyArray<{ type: string; params?: unknown }>): EmittedAction[] {
+  return actions
+    .filter((a) => !a.type.startsWith('xstate.'))
+    .map((a) => ({ type: a.type, params: a.params }));
+}
+
+/** `idle`, `call.pending`: a readable name of the current state. */
+export function stateLabel(snapshot: { value: unknown }): string {
+  const walk = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (v && typeof v === 'object') {
+      return Object.entries(v)
+        .map(([k, child]) => `${k}.${walk(child)}`)
+        .join(',');
+    }
+    return String(v);
+  };
+  return walk(snapshot.value);
+}

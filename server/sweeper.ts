@@ -1,0 +1,53 @@
+import { DEDUPE_TTL_MS, type Engine } from './engine';
+import type { Logger } from './log';
+
+/**
+ * Turns stored deadlines into TIMEOUT events (dialog expiry, call timeouts) and forgets dedupe keys
+ * older than the platforms redeliver. Deadlines are data in the store, so they fire after a restart
+ * too: the first sweep runs at start.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+    private readonly intervalMs = 1000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = this.sweep().finally(() => {
+        this.running = null;
+        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  async sweep(): Promise<void> {
+    const now = this.clock();
+    await Promise.all(
+      this.engine.due(now).map(({ key, deadline }) =>
+        this.engine.timeout(key, deadline).catch((e) => {
+          this.log.error('sweeper: timeout failed, will retry', { key, error: (e as Error).message });
+        }),
+      ),
+    );
+    if (now - this.lastPrune > 3600_000) {
+      this.lastPrune = now;
+      await this.engine.pruneDedupe(now - DEDUPE_TTL_MS).catch((e) => {
+        this.log.error('sweeper: pruning dedupe keys failed', { error: (e as Error).message });
+      });
+    }
+  }
+}

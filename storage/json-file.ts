@@ -1,0 +1,96 @@
+import { open, readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+import { StoreError } from './store';
+
+/**
+ * A lowdb adapter for one JSON file with two properties lowdb's own JSONFile lacks:
+ * - durable: the text goes to a temp file, is fsync'ed, renamed over the original, and the folder is
+ *   fsync'ed, so after a crash the file is either the old or the new version, never torn;
+ * - coalesced: writes requested while one is running are merged into one next write, and the data is
+ *   serialised only when that write starts (so a burst of N commits costs ~2 writes, not N).
+ * Every caller's promise resolves only once a write that includes its data is on disk.
+ */
+export class DurableJsonFile<T> implements Adapter<T> {
+  private writing: Promise<void> | null = null;
+  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  private latest: T | null = null;
+
+  constructor(readonly file: string) {}
+
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf-8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StoreError(`cannot read ${this.file}: ${(e as Error).message}`);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new StoreError(
+        `${this.file} is not valid JSON (${(e as Error).message}); it was left untouched — restore it from a backup or move it aside`,
+      );
+    }
+  }
+
+  write(data: T): Promise<void> {
+    this.latest = data;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.kick();
+    return done;
+  }
+
+  /** Resolves when no write is running or queued. */
+  async idle(): Promise<void> {
+    while (this.writing) await this.writing.catch(() => undefined);
+  }
+
+  private kick(): void {
+    if (this.writing || this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    const data = this.latest;
+    this.writing = writeAtomic(this.file, JSON.stringify(data))
+      .then(
+        () => {
+          for (const w of waiters) w.resolve();
+        },
+        (e) => {
+          for (const w of waiters) w.reject(e);
+        },
+      )
+      .finally(() => {
+        this.writing = null;
+        this.kick();
+      });
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.tmp`);
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(text, 'utf-8');
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  await syncDir(dirname(file));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // A rename is durable only once the folder entry is flushed; some file systems refuse, which is fine.
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}

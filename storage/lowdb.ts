@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { access, constants, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { DurableJsonFile } from './json-file';
+import { type Doc, type DocWrite, type Store, StoreError } from './store';
+
+interface PartitionData {
+  format: 1;
+  collections: Record<string, Record<string, Doc>>;
+}
+
+interface Meta {
+  format: 1;
+  partitions: number;
+}
+
+const FORMAT = 1;
+export const DEFAULT_PARTITIONS = 16;
+
+/**
+ * The embedded store: lowdb JSON files under `<dataDir>/store/`, one per partition (`p-00.json`…).
+ * A key is hashed to its partition, so a commit rewrites one partition file, not the whole store, and
+ * commits of different partitions are written in parallel. The partition count is fixed when the store
+ * is created (`meta.json`), so keys never move between files.
+ */
+export class LowdbStore implements Store {
+  private parts: Array<{ db: Low<PartitionData>; file: DurableJsonFile<PartitionData>; gen: number }> = [];
+  /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
+  private index = new Map<string, Map<string, number>>();
+  private lastWriteFailed = false;
+  private readonly dir: string;
+
+  constructor(
+    dataDir: string,
+    private readonly partitionCount = DEFAULT_PARTITIONS,
+  ) {
+    this.dir = join(dataDir, 'store');
+  }
+
+  async open(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await access(this.dir, constants.W_OK);
+    } catch (e) {
+      throw new StoreError(`data directory ${this.dir} is not writable: ${(e as Error).message}`);
+    }
+    const metaFile = new DurableJsonFile<Meta>(join(this.dir, 'meta.json'));
+    let meta = await metaFile.read();
+    if (!meta) {
+      meta = { format: FORMAT, partitions: this.partitionCount };
+      await metaFile.write(meta);
+    }
+    if (meta.format !== FORMAT || !Number.isInteger(meta.partitions) || meta.partitions < 1) {
+      throw new StoreError(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
+    }
+    for (let i = 0; i < meta.partitions; i++) {
+      const file = new DurableJsonFile<PartitionData>(join(this.dir, `p-${String(i).padStart(2, '0')}.json`));
+      const db = new Low<PartitionData>(file, { format: FORMAT, collections: {} });
+      await db.read();
+      if (db.data?.format !== FORMAT || typeof db.data.collections !== 'object' || !db.data.collections) {
+        throw new StoreError(`${file.file} is not a Switchboard store partition (format ${db.data?.format})`);
+      }
+      this.parts.push({ db, file, gen: 0 });
+      for (const [name, docs] of Object.entries(db.data.collections)) {
+        const idx = this.collectionIndex(name);
+        for (const id of Object.keys(docs)) idx.set(id, i);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.file.idle()));
+  }
+
+  get<T extends Doc>(collection: string, id: string): T | undefined {
+    const part = this.index.get(collection)?.get(id);
+    if (part === undefined) return undefined;
+    return this.parts[part]?.db.data.collections[collection]?.[id] as T | undefined;
+  }
+
+  all<T extends Doc>(collection: string): T[] {
+    const out: T[] = [];
+    for (const p of this.parts) {
+      const docs = p.db.data.collections[collection];
+      if (docs) for (const d of Object.values(docs)) out.push(d as T);
+    }
+    return out;
+  }
+
+  entries<T extends Doc>(collection: string): Array<[string, T]> {
+    const out: Array<[string, T]> = [];
+    for (const p of this.parts) {
+      const docs = p.db.data.collections[collection];
+      if (docs) for (const [id, d] of Object.entries(docs)) out.push([id, d as T]);
+    }
+    return out;
+  }
+
+  async commit(partitionKey: string, writes: DocWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const i = this.partitionOf(partitionKey);
+    const part = this.parts[i];
+    if (!part) throw new StoreError('store is not open');
+    const data = part.db.data;
+    const gen = part.gen;
+    for (const w of writes) {
+      const owner = this.index.get(w.collection)?.get(w.id);
+      // A document lives in one partition for life: the one of the key that first wrote it.
+      const target = owner ?? i;
+      if (target !== i) throw new StoreError(`document ${w.collection}/${w.id} belongs to another partition`);
+      data.collections[w.collection] ??= {};
+      const docs = data.collections[w.collection] as Record<string, Doc>;
+      const next = w.update(docs[w.id]);
+      if (next === null) {
+        delete docs[w.id];
+        this.index.get(w.collection)?.delete(w.id);
+      } else {
+        docs[w.id] = next;
+        this.collectionIndex(w.collection).set(w.id, i);
+      }
+    }
+    try {
+      await part.db.write();
+    } catch (e) {
+      this.lastWriteFailed = true;
+      // The write did not reach the disk: go back to what the disk holds, so memory never claims
+      // more than was committed. Commits whose changes were in memory at that moment are rejected too
+      // (the generation check below), even if a later write of the reloaded data succeeds.
+      if (part.gen === gen) {
+        part.gen++;
+        await this.reload(i);
+      }
+      throw new StoreError(`cannot write ${part.file.file}: ${(e as Error).message}`);
+    }
+    if (part.gen !== gen) throw new StoreError(`a failed write of ${part.file.file} discarded this commit`);
+    this.lastWriteFailed = false;
+  }
+
+  healthy(): boolean {
+    return this.parts.length > 0 && !this.lastWriteFailed;
+  }
+
+  private async reload(i: number): Promise<void> {
+    const part = this.parts[i];
+    if (!part) return;
+    for (const idx of this.index.values()) for (const [id, p] of idx) if (p === i) idx.delete(id);
+    await part.db.read();
+    part.db.data ??= { format: FORMAT, collections: {} };
+    for (const [name, docs] of Object.entries(part.db.data.collections)) {
+      const idx = this.collectionIndex(name);
+      for (const id of Object.keys(docs)) idx.set(id, i);
+    }
+  }
+
+  private partitionOf(key: string): number {
+    return createHash('sha1').update(key).digest().readUInt32BE(0) % this.parts.length;
+  }
+
+  private collectionIndex(name: string): Map<string, number> {
+    let idx = this.index.get(name);
+    if (!idx) {
+      idx = new Map();
+      this.index.set(name, idx);
+    }
+    return idx;
+  }
+}
