@@ -30,6 +30,8 @@ export interface Range {
   start: IsoDate;
   end: IsoDate;
   days: number;
+  /** Chosen with "Заполнить за сегодня" (the list then asks about today). */
+  isToday?: boolean;
 }
 
 export type Notice =
@@ -94,7 +96,7 @@ const normalise = (text: string) => text.trim().toLowerCase().replace(/\s+/g, ' 
 const isCancel = (text: string) => CANCEL_WORDS.has(normalise(text));
 const typedShift = (text: string): Shift | undefined => TYPED_SHIFTS[normalise(text)];
 const shiftOf = (id: string): Shift | undefined => SHIFT_IDS[id as keyof typeof SHIFT_IDS];
-const today = (e: Inbound): Range => ({ start: e.today, end: e.today, days: 1 });
+const today = (e: Inbound): Range => ({ start: e.today, end: e.today, days: 1, isToday: true });
 /** Narrows to a message event: only TIMEOUT carries none, and no transition that reads it takes TIMEOUT. */
 const inbound = (e: WhatsAppMenuEvent): Inbound => {
   if (e.type === 'TIMEOUT') throw new Error('TIMEOUT carries no message');

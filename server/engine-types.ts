@@ -66,5 +66,6 @@ export interface ActorRecord extends Doc {
   state: string;
   lastEvent: string;
   updatedAt: number;
-  history: Array<{ at: number; event: string; from: string; to: string }>;
+  /** The last transitions (bounded), for the inspector; `ref` is the delivery's dedupe key. */
+  history: Array<{ at: number; event: string; from: string; to: string; ref?: string }>;
 }

@@ -192,7 +192,13 @@ export class Engine {
     const [next, stepActions] = transition(binding.logic, snapshot, event);
     actions = actions.concat(emitted(stepActions));
     const to = stateLabel(next);
-    history.push({ at: now, event: event.type, from: before, to });
+    history.push({
+      at: now,
+      event: event.type,
+      from: before,
+      to,
+      ...(req.dedupeKey ? { ref: req.dedupeKey } : {}),
+    });
 
     const plan: Plan = binding.interpret(actions, { key: req.key, now, event, store: this.store });
     const effects: EffectRow[] = plan.effects.map((e) => ({

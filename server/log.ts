@@ -27,7 +27,12 @@ export function createLogger(opts: { secrets?: string[]; write?: (line: string) 
         text += ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
       }
     }
-    for (const s of secrets) text = text.split(s).join('***');
+    for (const s of secrets) {
+      text = text.split(s).join('***');
+      // Inside an object field the secret appears JSON-escaped (a `"` or `\` in it gets a backslash).
+      const escaped = JSON.stringify(s).slice(1, -1);
+      if (escaped !== s) text = text.split(escaped).join('***');
+    }
     write(`${new Date().toISOString()} ${level.padEnd(5)} ${maskPhones(text)}`);
   };
   return {

@@ -25,18 +25,28 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  /** Where dry-run channels print (stdout by default). */
+  print?: (t: string) => void;
+  /** The clock (tests move it to expire dialogs). */
+  clock?: () => number;
+}
+
 /** The composition root: config → store → engine → channels → HTTP listener. */
-export async function startService(
-  config: Config,
-  log: Logger,
-  opts: { print?: (t: string) => void } = {},
-): Promise<Service> {
+export async function startService(config: Config, log: Logger, opts: ServiceOptions = {}): Promise<Service> {
+  const clock = opts.clock ?? Date.now;
   const store = new LowdbStore(config.dataDir);
   await store.open();
 
   const bindings = [whatsappBinding()];
   let outbox: Outbox | undefined;
-  const engine = new Engine({ store, bindings, log, onEffects: (effects) => outbox?.enqueue(effects) });
+  const engine = new Engine({
+    store,
+    bindings,
+    log,
+    clock,
+    onEffects: (effects) => outbox?.enqueue(effects),
+  });
 
   const runners: Record<string, EffectRunner> = {};
   const channels: Record<string, string> = { whatsapp: config.whatsapp.mode };
@@ -46,14 +56,20 @@ export async function startService(
       config.whatsapp.mode === 'live' && apiKey
         ? (body: Record<string, unknown>) => sendD360(baseUrl, apiKey, body)
         : dryRunD360(opts.print);
-    runners[WHATSAPP_CHANNEL] = whatsappRunner({ engine, send, log });
+    runners[WHATSAPP_CHANNEL] = whatsappRunner({ engine, send, log, clock });
   }
-  outbox = new Outbox(engine, runners, log, {
-    baseDelayMs: config.tuning.retryBaseMs,
-    maxDelayMs: config.tuning.retryMaxMs,
-    maxAttempts: config.tuning.retryMaxAttempts,
-  });
-  const sweeper = new Sweeper(engine, log, config.tuning.sweepIntervalMs);
+  outbox = new Outbox(
+    engine,
+    runners,
+    log,
+    {
+      baseDelayMs: config.tuning.retryBaseMs,
+      maxDelayMs: config.tuning.retryMaxMs,
+      maxAttempts: config.tuning.retryMaxAttempts,
+    },
+    clock,
+  );
+  const sweeper = new Sweeper(engine, log, config.tuning.sweepIntervalMs, clock);
 
   const routers = [healthRoutes({ store, outbox, version: VERSION, startedAt: Date.now(), channels })];
   if (config.whatsapp.mode !== 'off') {

@@ -20,6 +20,7 @@ export const ru = {
   listButton: 'Выбрать смену',
   listSection: 'Смены',
   listBodyToday: (date: string) => `Какая у вас смена сегодня, ${date}?`,
+  listBodyDay: (date: string) => `Какая у вас смена ${date}?`,
   listBodyPeriod: (start: string, end: string, days: number) =>
     `Какая смена с ${start} по ${end} (${daysRu(days)})? Она будет записана на каждый день.`,
   pickFromList: 'Пожалуйста, выберите смену из списка ниже (или напишите «меню»).',

@@ -21,9 +21,10 @@ export function renderView(view: View): OutMessage {
         },
       };
     case 'shiftList': {
-      const question =
-        view.days === 1 && view.start === view.end
-          ? ru.listBodyToday(formatRuDate(view.start))
+      const question = view.isToday
+        ? ru.listBodyToday(formatRuDate(view.start))
+        : view.start === view.end
+          ? ru.listBodyDay(formatRuDate(view.start))
           : ru.listBodyPeriod(formatRuDate(view.start), formatRuDate(view.end), view.days);
       return shiftList(lead + (view.hint ? `${ru.pickFromList}\n\n${question}` : question));
     }
