@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -45,7 +46,7 @@ function runFile(file: string): Promise<FileResult> {
       output += d;
     });
     child.on('close', (code) => {
-      const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+      const plain = stripVTControlCharacters(output);
       const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? Number.NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? Number.NaN);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
@@ -68,8 +69,16 @@ async function main(): Promise<void> {
       const r = await runFile(f);
       results.push(r);
       const mark = r.failed === 0 ? '✔' : '✘';
-      process.stdout.write(`${mark} ${r.file}: ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)\n`);
-      if (r.failed > 0) process.stdout.write(`${r.output.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
+      process.stdout.write(
+        `${mark} ${r.file}: ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)\n`,
+      );
+      if (r.failed > 0)
+        process.stdout.write(
+          `${r.output
+            .split('\n')
+            .map((l) => `    ${l}`)
+            .join('\n')}\n`,
+        );
     }
   };
   const started = Date.now();

@@ -303,7 +303,13 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
         if (sip !== undefined) cb.sip = sip;
         if (predicted !== undefined) cb.predicted = predicted;
         accepted.push(cb);
-        return [200, { status: 'success', from, to, time }, () => listeners.forEach((l) => l(cb))];
+        return [
+          200,
+          { status: 'success', from, to, time },
+          () => {
+            for (const l of listeners) l(cb);
+          },
+        ];
       }
       case 'balance':
         return [200, { status: 'success', balance, currency }];
@@ -384,7 +390,10 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
           } catch {
             ok = false;
           }
-          if (ok) return resolve(s);
+          if (ok) {
+            resolve(s);
+            return;
+          }
           if (Date.now() - started >= timeoutMs) {
             const last = requests
               .slice(-3)
