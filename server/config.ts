@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { IVR_PROMPTS, type IvrPrompt } from '../machines/ivr-call';
+import type { GateName } from '../machines/telegram-chat';
 import { isTimeZone } from './clock';
+import { normalisePhone } from './gate/phone';
 
 /** Every setting of the service, typed. Names and defaults are the contract in DESIGN.md. */
 export interface Config {
@@ -11,6 +14,9 @@ export interface Config {
   timezone: string;
   adminToken?: string;
   whatsapp: WhatsAppConfig;
+  telegram: TelegramConfig;
+  zadarma: ZadarmaConfig;
+  gates: GatesConfig;
   /** Advanced tuning (tests use them to run fast). */
   tuning: { retryBaseMs: number; retryMaxMs: number; retryMaxAttempts: number; sweepIntervalMs: number };
 }
@@ -24,6 +30,47 @@ export interface WhatsAppConfig {
   /** `Name=value` that 360dialog must send with every webhook, when set. */
   secretHeader?: { name: string; value: string };
 }
+
+export interface TelegramConfig {
+  /** live: the Bot API; dry: print what would be sent (updates come from POST /telegram/webhook); off. */
+  mode: 'live' | 'dry' | 'off';
+  token?: string;
+  apiRoot: string;
+  /** How updates arrive: long polling (no public URL needed) or POST /telegram/webhook. */
+  transport: 'polling' | 'webhook';
+  webhookSecret?: string;
+  allowedUsers: number[];
+  adminIds: number[];
+}
+
+export interface ZadarmaConfig {
+  /** live: the REST API; dry: print the callback it would request; off. */
+  mode: 'live' | 'dry' | 'off';
+  apiKey?: string;
+  apiSecret?: string;
+  baseUrl: string;
+  /** The number or extension that places callbacks (`from`). */
+  caller?: string;
+}
+
+export interface GatesConfig {
+  /** Gate name → its relay's number (normalised). */
+  relays: Partial<Record<GateName, string>>;
+  cooldownMs: number;
+  callTimeoutMs: number;
+  /** Normalised phones allowed to open (ALLOWED_PHONES). */
+  allowedPhones: string[];
+  clientsFile?: string;
+  orgName: string;
+  supportPhone?: string;
+  mapUrl?: string;
+  schemeImage?: string;
+  /** Voice-menu prompts played from sound files instead of spoken (IVR_SOUND_<PROMPT>). */
+  ivrSounds: Partial<Record<IvrPrompt, string>>;
+}
+
+/** Placeholder relays so the gate bot can be tried in dev mode without GATES. */
+const DEV_GATES = 'hvirtka=0500000001,vorota=0500000002';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -95,6 +142,96 @@ export function readConfig(env: Env = process.env): Config {
       problems.push('VERIFY_TOKEN is required for the WhatsApp channel in MODE=prod (D360_API_KEY is set)');
   }
 
+  const ids = (name: string) => {
+    const raw = get(name);
+    if (!raw) return [];
+    const out: number[] = [];
+    for (const part of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const n = Number(part);
+      if (Number.isSafeInteger(n) && n > 0) out.push(n);
+      else problems.push(`${name} must list Telegram user ids separated by commas; "${part}" is not one`);
+    }
+    return out;
+  };
+
+  // --- Telegram
+  const tgToken = get('TELEGRAM_BOT_TOKEN');
+  const tgTransportRaw = get('TELEGRAM_MODE') ?? 'polling';
+  if (tgTransportRaw !== 'polling' && tgTransportRaw !== 'webhook') {
+    problems.push(`TELEGRAM_MODE must be polling or webhook, got "${tgTransportRaw}"`);
+  }
+  const tgTransport = tgTransportRaw === 'webhook' ? 'webhook' : 'polling';
+  const tgSecret = get('TELEGRAM_WEBHOOK_SECRET');
+  let tgMode: TelegramConfig['mode'] = tgToken ? 'live' : mode === 'dev' ? 'dry' : 'off';
+  if (tgMode === 'live' && tgTransport === 'webhook' && !tgSecret) {
+    problems.push('TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_MODE=webhook');
+  }
+  if (
+    mode === 'prod' &&
+    !tgToken &&
+    (tgSecret || get('TELEGRAM_ADMIN_IDS') || get('TELEGRAM_ALLOWED_USERS'))
+  ) {
+    problems.push(
+      'TELEGRAM_BOT_TOKEN is required for the Telegram channel in MODE=prod (other TELEGRAM_* settings are set)',
+    );
+    tgMode = 'off';
+  }
+
+  // --- Zadarma and the gates
+  const zKey = get('ZADARMA_API_KEY');
+  const zSecret = get('ZADARMA_API_SECRET');
+  const zCaller = get('ZADARMA_CALLER');
+  const gatesRaw = get('GATES');
+  let zMode: ZadarmaConfig['mode'] = zKey && zSecret ? 'live' : mode === 'dev' ? 'dry' : 'off';
+  if (mode === 'prod') {
+    const zadarmaSettings = {
+      ZADARMA_API_KEY: zKey,
+      ZADARMA_API_SECRET: zSecret,
+      ZADARMA_CALLER: zCaller,
+      GATES: gatesRaw,
+    };
+    const missing = Object.entries(zadarmaSettings).filter(([, v]) => !v);
+    if (missing.length > 0 && missing.length < 4) {
+      for (const [name] of missing)
+        problems.push(`${name} is required for the gate (Zadarma) channel in MODE=prod`);
+    }
+    zMode = missing.length === 0 ? 'live' : 'off';
+  } else if (zMode === 'live' && !zCaller) {
+    problems.push(
+      'ZADARMA_CALLER is required when ZADARMA_API_KEY is set (the number that places callbacks)',
+    );
+  }
+  const relays: GatesConfig['relays'] = {};
+  const gatesText = gatesRaw ?? (zMode === 'dry' ? DEV_GATES : '');
+  for (const part of gatesText
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, number] = part.split('=').map((x) => x.trim());
+    const phone = number ? normalisePhone(number) : null;
+    if ((name !== 'hvirtka' && name !== 'vorota') || !phone) {
+      problems.push(`GATES must look like hvirtka=0637442017,vorota=0930063585; "${part}" is not understood`);
+    } else relays[name] = phone;
+  }
+  const allowedPhones: string[] = [];
+  for (const part of (get('ALLOWED_PHONES') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const phone = normalisePhone(part);
+    if (phone) allowedPhones.push(phone);
+    else problems.push(`ALLOWED_PHONES: "${part}" is not a phone number`);
+  }
+  const ivrSounds: GatesConfig['ivrSounds'] = {};
+  for (const prompt of IVR_PROMPTS) {
+    const name = `IVR_SOUND_${prompt.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const id = get(name);
+    if (id) ivrSounds[prompt] = id;
+  }
+
   const config: Config = {
     port: int('PORT', 8000, 0, 65535),
     host: get('HOST') ?? '0.0.0.0',
@@ -108,6 +245,34 @@ export function readConfig(env: Env = process.env): Config {
       verifyToken,
       baseUrl: url('D360_BASE_URL', 'https://waba-v2.360dialog.io'),
       secretHeader,
+    },
+    telegram: {
+      mode: tgMode,
+      token: tgToken,
+      apiRoot: url('TELEGRAM_API_ROOT', 'https://api.telegram.org'),
+      transport: tgTransport,
+      webhookSecret: tgSecret,
+      allowedUsers: ids('TELEGRAM_ALLOWED_USERS'),
+      adminIds: ids('TELEGRAM_ADMIN_IDS'),
+    },
+    zadarma: {
+      mode: zMode,
+      apiKey: zKey,
+      apiSecret: zSecret,
+      baseUrl: url('ZADARMA_BASE_URL', 'https://api.zadarma.com'),
+      caller: zCaller ?? (zMode === 'dry' ? '0733103110' : undefined),
+    },
+    gates: {
+      relays,
+      cooldownMs: int('GATE_COOLDOWN_S', 10, 0, 3600) * 1000,
+      callTimeoutMs: int('GATE_CALL_TIMEOUT_S', 60, 5, 3600) * 1000,
+      allowedPhones,
+      clientsFile: get('CLIENTS_FILE') ? resolve(get('CLIENTS_FILE') as string) : undefined,
+      orgName: get('ORG_NAME') ?? 'Switchboard',
+      supportPhone: get('SUPPORT_PHONE'),
+      mapUrl: get('MAP_URL'),
+      schemeImage: get('SCHEME_IMAGE') ? resolve(get('SCHEME_IMAGE') as string) : undefined,
+      ivrSounds,
     },
     tuning: {
       retryBaseMs: int('OUTBOX_RETRY_BASE_MS', 1000, 1, 3600_000),

@@ -28,6 +28,8 @@ export interface EffectRow extends Doc {
 export interface Plan {
   effects: Array<{ channel: string; payload: Record<string, unknown> }>;
   writes: DocWrite[];
+  /** The HTTP answer the platform waits for (a voice-menu instruction), if any. */
+  response?: unknown;
 }
 
 export interface StepContext {
@@ -35,11 +37,20 @@ export interface StepContext {
   now: number;
   event: MachineEvent;
   store: Store;
+  /** The actor after this step: its state name, status and context (for domain records). */
+  after: { state: string; done: boolean; context: Record<string, unknown> };
 }
 
 /** A machine as the engine runs it: the pure logic plus how its actions become effects. */
 export interface Binding {
   name: string;
+  /** Actor keys of this machine start with it (`wa:`, `call:`…). */
+  keyPrefix: string;
+  /**
+   * The partition an actor's commits go to and the lock its events take; by default the key itself.
+   * Actors that must change a shared record atomically share one (every call of a gate: `gate:<name>`).
+   */
+  partition?: (key: string) => string;
   /** Bumped when a stored snapshot can no longer be resumed; older snapshots reset politely. */
   version: number;
   logic: AnyStateMachine;

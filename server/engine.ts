@@ -31,6 +31,8 @@ export interface DispatchRequest {
 export interface DispatchResult {
   duplicate: boolean;
   state?: string;
+  /** The machine's answer for the platform (see Plan.response); a duplicate gets the first one again. */
+  response?: unknown;
 }
 
 export interface EngineDeps {
@@ -68,7 +70,7 @@ export class Engine {
 
   /** Feeds one event to the actor `key`; resolves after the commit is on disk. */
   dispatch(req: DispatchRequest, extra: DocWrite[] = []): Promise<DispatchResult> {
-    return this.lock.run(req.key, () => this.step(req, extra));
+    return this.lock.run(this.partitionOf(req.key), () => this.step(req, extra));
   }
 
   /** A commit with no machine step (delivery statuses and the like), deduplicated and ordered like events. */
@@ -77,14 +79,23 @@ export class Engine {
     dedupeKey?: string;
     writes: (now: number) => DocWrite[];
   }): Promise<DispatchResult> {
-    return this.lock.run(req.key, async () => {
+    const partition = this.partitionOf(req.key);
+    return this.lock.run(partition, async () => {
       if (req.dedupeKey && this.seen(req.dedupeKey)) return { duplicate: true };
       const now = this.clock();
       const writes = req.writes(now);
       if (req.dedupeKey) writes.push(this.dedupeWrite(req.dedupeKey, req.key, now));
-      await this.store.commit(req.key, writes);
+      await this.store.commit(partition, writes);
       return { duplicate: false };
     });
+  }
+
+  /** The partition (and lock) of an actor key: its machine's choice, or the key itself. */
+  partitionOf(key: string): string {
+    for (const b of this.bindings.values()) {
+      if (key.startsWith(b.keyPrefix)) return b.partition ? b.partition(key) : key;
+    }
+    return key;
   }
 
   /** Settles an outbox effect: removes (or dead-letters) it, applies the outcome's writes and event. */
@@ -108,13 +119,15 @@ export class Engine {
         writes,
       );
     } else {
-      await this.lock.run(effect.key, () => this.store.commit(effect.key, writes));
+      const partition = this.partitionOf(effect.key);
+      await this.lock.run(partition, () => this.store.commit(partition, writes));
     }
   }
 
   /** Stores a failed attempt so the retry schedule survives a restart. */
   async reschedule(effect: EffectRow): Promise<void> {
-    await this.lock.run(effect.key, () => this.store.commit(effect.key, [put('outbox', effect.id, effect)]));
+    const partition = this.partitionOf(effect.key);
+    await this.lock.run(partition, () => this.store.commit(partition, [put('outbox', effect.id, effect)]));
   }
 
   /** Keys whose deadline has passed. */
@@ -150,7 +163,8 @@ export class Engine {
     }
     let n = 0;
     for (const [key, writes] of byKey) {
-      await this.lock.run(key, () => this.store.commit(key, writes));
+      const partition = this.partitionOf(key);
+      await this.lock.run(partition, () => this.store.commit(partition, writes));
       n += writes.length;
     }
     return n;
@@ -164,12 +178,15 @@ export class Engine {
     return this.store.get('dedupe', dedupeKey) !== undefined;
   }
 
-  private dedupeWrite(dedupeKey: string, key: string, now: number): DocWrite {
-    return put('dedupe', dedupeKey, { key, at: now });
+  private dedupeWrite(dedupeKey: string, key: string, now: number, response?: unknown): DocWrite {
+    return put('dedupe', dedupeKey, { key, at: now, ...(response === undefined ? {} : { response }) });
   }
 
   private async step(req: DispatchRequest, extra: DocWrite[]): Promise<DispatchResult> {
-    if (req.dedupeKey && this.seen(req.dedupeKey)) return { duplicate: true };
+    if (req.dedupeKey) {
+      const seen = this.store.get<{ response?: unknown }>('dedupe', req.dedupeKey);
+      if (seen) return { duplicate: true, response: seen.response };
+    }
     const binding = this.bindings.get(req.machine);
     if (!binding) throw new Error(`no machine named ${req.machine}`);
     const now = this.clock();
@@ -200,7 +217,13 @@ export class Engine {
       ...(req.dedupeKey ? { ref: req.dedupeKey } : {}),
     });
 
-    const plan: Plan = binding.interpret(actions, { key: req.key, now, event, store: this.store });
+    const plan: Plan = binding.interpret(actions, {
+      key: req.key,
+      now,
+      event,
+      store: this.store,
+      after: { state: to, done: next.status === 'done', context: next.context as Record<string, unknown> },
+    });
     const effects: EffectRow[] = plan.effects.map((e) => ({
       id: randomUUID(),
       key: req.key,
@@ -230,14 +253,14 @@ export class Engine {
       put('actors', req.key, record),
       ...effects.map((e) => put('outbox', e.id, e)),
     ];
-    if (req.dedupeKey) writes.push(this.dedupeWrite(req.dedupeKey, req.key, now));
+    if (req.dedupeKey) writes.push(this.dedupeWrite(req.dedupeKey, req.key, now, plan.response));
 
-    await this.store.commit(req.key, writes);
+    await this.store.commit(this.partitionOf(req.key), writes);
 
     if (deadline === null) this.deadlines.delete(req.key);
     else this.deadlines.set(req.key, deadline);
     if (effects.length > 0) this.deps.onEffects?.(effects);
-    return { duplicate: false, state: to };
+    return { duplicate: false, state: to, response: plan.response };
   }
 
   /** The stored snapshot, or a fresh one when there is none or it cannot be resumed. */

@@ -58,7 +58,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
           for (const w of waiters) w.resolve();
         },
         (e) => {
-          for (const w of waiters) w.reject(e);
+          // The writes queued behind a failed one fail too: their data was changed in the same memory,
+          // which the store now reloads from disk, so it must not reach the disk by a later write.
+          for (const w of [...waiters, ...this.waiters.splice(0)]) w.reject(e);
+          this.latest = null;
         },
       )
       .finally(() => {

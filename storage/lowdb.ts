@@ -25,7 +25,13 @@ export const DEFAULT_PARTITIONS = 16;
  * is created (`meta.json`), so keys never move between files.
  */
 export class LowdbStore implements Store {
-  private parts: Array<{ db: Low<PartitionData>; file: DurableJsonFile<PartitionData>; gen: number }> = [];
+  private parts: Array<{
+    db: Low<PartitionData>;
+    file: DurableJsonFile<PartitionData>;
+    gen: number;
+    /** Set while memory is being reloaded from disk after a failed write. */
+    recovering: Promise<void> | null;
+  }> = [];
   /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
   private index = new Map<string, Map<string, number>>();
   private lastWriteFailed = false;
@@ -61,7 +67,7 @@ export class LowdbStore implements Store {
       if (db.data?.format !== FORMAT || typeof db.data.collections !== 'object' || !db.data.collections) {
         throw new StoreError(`${file.file} is not a Switchboard store partition (format ${db.data?.format})`);
       }
-      this.parts.push({ db, file, gen: 0 });
+      this.parts.push({ db, file, gen: 0, recovering: null });
       for (const [name, docs] of Object.entries(db.data.collections)) {
         const idx = this.collectionIndex(name);
         for (const id of Object.keys(docs)) idx.set(id, i);
@@ -102,6 +108,8 @@ export class LowdbStore implements Store {
     const i = this.partitionOf(partitionKey);
     const part = this.parts[i];
     if (!part) throw new StoreError('store is not open');
+    // Changes made to memory while it is being reloaded would be lost by the reload: wait for it.
+    while (part.recovering) await part.recovering;
     const data = part.db.data;
     const gen = part.gen;
     for (const w of writes) {
@@ -129,8 +137,11 @@ export class LowdbStore implements Store {
       // (the generation check below), even if a later write of the reloaded data succeeds.
       if (part.gen === gen) {
         part.gen++;
-        await this.reload(i);
+        part.recovering = this.reload(i).finally(() => {
+          part.recovering = null;
+        });
       }
+      await part.recovering;
       throw new StoreError(`cannot write ${part.file.file}: ${(e as Error).message}`);
     }
     if (part.gen !== gen) throw new StoreError(`a failed write of ${part.file.file} discarded this commit`);
@@ -144,9 +155,11 @@ export class LowdbStore implements Store {
   private async reload(i: number): Promise<void> {
     const part = this.parts[i];
     if (!part) return;
+    // What is on disk once no write is under way (the file rejects writes queued behind a failed one).
+    await part.file.idle();
     for (const idx of this.index.values()) for (const [id, p] of idx) if (p === i) idx.delete(id);
-    await part.db.read();
-    part.db.data ??= { format: FORMAT, collections: {} };
+    // A partition never written has no file: its disk state is empty (lowdb's read() would keep memory).
+    part.db.data = (await part.file.read()) ?? { format: FORMAT, collections: {} };
     for (const [name, docs] of Object.entries(part.db.data.collections)) {
       const idx = this.collectionIndex(name);
       for (const id of Object.keys(docs)) idx.set(id, i);

@@ -10,7 +10,7 @@ import {
   verifyWebhookSignature,
   WEBHOOK_EVENTS,
   webhookSignatureFields,
-} from '../server/channels/zadarma-sign';
+} from '../server/channels/zadarma/sign';
 
 // --- zadarma-api.md §1 "Worked example" -------------------------------------------------------
 const KEY = 'a1b2c3d4e5f6a7b8c9d0';

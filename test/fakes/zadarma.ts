@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildQuery, restSignature } from '../../server/channels/zadarma-sign';
+import { buildQuery, restSignature } from '../../server/channels/zadarma/sign';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;

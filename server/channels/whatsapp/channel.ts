@@ -37,6 +37,7 @@ const waIdOf = (key: string) => key.slice(3);
 export function whatsappBinding(): Binding {
   return {
     name: WHATSAPP_MACHINE,
+    keyPrefix: 'wa:',
     version: WHATSAPP_MENU_VERSION,
     logic: whatsappMenuMachine,
     input: (_key, reset) => ({ reset }),

@@ -76,6 +76,8 @@ export function retryAfter(header: string | null, now = Date.now()): number | un
   if (!header) return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 3600_000);
+  // An HTTP date names its weekday and month; Date.parse would also read garbage like "-5" as a date.
+  if (!/[a-z]/i.test(header)) return undefined;
   const at = Date.parse(header);
   return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - now, 3600_000));
 }

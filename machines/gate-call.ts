@@ -1,0 +1,311 @@
+import { assign, setup } from 'xstate';
+import { decideOutcome, type GateOutcome } from './gate-outcome';
+
+/**
+ * One gate opening (actor key `call:<gate>:<id>`): initiated → pending → opened | busy | noAnswer |
+ * misconfigured | failed, or `duplicate` when the gate already had a call under way.
+ *
+ * Pure: the server tells it whether the gate is busy (REQUEST.busy), carries out `requestCallback`
+ * (Zadarma) and answers with API_OK / API_FAILED, and routes Zadarma's webhooks for this gate's relay
+ * here as CALL_START / CALL_END. The deadline in the context becomes a TIMEOUT from the sweeper, also
+ * after a restart. `notify` messages go to the Telegram chat that asked (none for the voice menu).
+ */
+export const GATE_CALL_VERSION = 1;
+
+export type CallSource = 'telegram' | 'ivr';
+export type CallStatus = 'new' | 'initiated' | 'pending' | GateOutcome | 'duplicate';
+export type FailReason = 'api' | 'timeout' | 'disposition';
+
+export type NotifyKind = 'initiated' | 'alreadyOpening' | 'apiFailed' | 'timeout' | GateOutcome;
+
+export interface NotifyParams {
+  kind: NotifyKind;
+  gate: string;
+  chatId: number | null;
+  /** Zadarma's message (apiFailed) or the disposition (failed). */
+  detail?: string;
+}
+
+export interface AlertParams {
+  kind: 'misconfigured' | 'apiFailed';
+  gate: string;
+  relay: string;
+  detail?: string;
+}
+
+export interface GateCallContext {
+  gate: string;
+  relay: string;
+  source: CallSource;
+  userId: number | null;
+  chatId: number | null;
+  /** The voice-menu caller, for calls started from the IVR. */
+  caller: string | null;
+  requestedAt: number;
+  pbxCallId: string | null;
+  disposition: string | null;
+  duration: number | null;
+  outcome: GateOutcome | 'duplicate' | null;
+  reason: FailReason | null;
+  error: string | null;
+  endedAt: number | null;
+  deadline: number | null;
+}
+
+export type GateCallEvent =
+  | {
+      type: 'REQUEST';
+      now: number;
+      gate: string;
+      relay: string;
+      source: CallSource;
+      userId?: number;
+      chatId?: number;
+      caller?: string;
+      /** Another call of this gate is under way (checked under the gate's lock). */
+      busy: boolean;
+      timeoutMs: number;
+    }
+  | { type: 'API_OK'; now: number }
+  | { type: 'API_FAILED'; now: number; message: string }
+  | { type: 'CALL_START'; now: number; pbxCallId: string }
+  | { type: 'CALL_END'; now: number; pbxCallId?: string; disposition: string; duration: number }
+  | { type: 'TIMEOUT'; now: number };
+
+const outcomeOf = (e: GateCallEvent): GateOutcome =>
+  e.type === 'CALL_END' ? decideOutcome(e.disposition, e.duration) : 'failed';
+
+export const gateCallMachine = setup({
+  types: {
+    context: {} as GateCallContext,
+    events: {} as GateCallEvent,
+  },
+  actions: {
+    /** Outbound: ask Zadarma to place the callback to the relay. */
+    requestCallback: (_, _p: { gate: string; to: string }) => {},
+    /** Outbound: a message to the Telegram chat that asked (dropped when there is none). */
+    notify: (_, _p: NotifyParams) => {},
+    /** Outbound: a message to every admin. */
+    alertAdmins: (_, _p: AlertParams) => {},
+    /** Durable: this call is the gate's pending call / no longer is. */
+    claimGate: (_, _p: { gate: string }) => {},
+    releaseGate: (_, _p: { gate: string }) => {},
+    /** The call is over: what came of it, and no more deadline. */
+    finish: assign(({ event }, p: { outcome: GateOutcome }) => ({
+      outcome: p.outcome,
+      endedAt: event.now,
+      deadline: null,
+    })),
+    recordEnd: assign(({ event }) =>
+      event.type === 'CALL_END'
+        ? { disposition: event.disposition, duration: event.duration, pbxCallId: event.pbxCallId ?? null }
+        : {},
+    ),
+  },
+  guards: {
+    busy: ({ event }) => event.type === 'REQUEST' && event.busy,
+    endIs: ({ event }, p: { outcome: GateOutcome }) =>
+      event.type === 'CALL_END' && outcomeOf(event) === p.outcome,
+  },
+}).createMachine({
+  id: 'gate-call',
+  initial: 'new',
+  context: {
+    gate: '',
+    relay: '',
+    source: 'telegram',
+    userId: null,
+    chatId: null,
+    caller: null,
+    requestedAt: 0,
+    pbxCallId: null,
+    disposition: null,
+    duration: null,
+    outcome: null,
+    reason: null,
+    error: null,
+    endedAt: null,
+    deadline: null,
+  },
+  states: {
+    new: {
+      on: {
+        REQUEST: [
+          {
+            guard: 'busy',
+            target: 'duplicate',
+            actions: assign(({ event }) => ({
+              gate: event.gate,
+              relay: event.relay,
+              source: event.source,
+              userId: event.userId ?? null,
+              chatId: event.chatId ?? null,
+              caller: event.caller ?? null,
+              requestedAt: event.now,
+            })),
+          },
+          {
+            target: 'initiated',
+            actions: [
+              assign(({ event }) => ({
+                gate: event.gate,
+                relay: event.relay,
+                source: event.source,
+                userId: event.userId ?? null,
+                chatId: event.chatId ?? null,
+                caller: event.caller ?? null,
+                requestedAt: event.now,
+                deadline: event.now + event.timeoutMs,
+              })),
+              { type: 'claimGate', params: ({ context }) => ({ gate: context.gate }) },
+              {
+                type: 'requestCallback',
+                params: ({ context }) => ({ gate: context.gate, to: context.relay }),
+              },
+            ],
+          },
+        ],
+      },
+    },
+    initiated: {
+      on: {
+        API_OK: {
+          target: 'pending',
+          actions: {
+            type: 'notify',
+            params: ({ context }) => ({ kind: 'initiated', gate: context.gate, chatId: context.chatId }),
+          },
+        },
+        API_FAILED: {
+          target: 'failed',
+          actions: [
+            assign({ error: ({ event }) => event.message, reason: 'api' }),
+            {
+              type: 'notify',
+              params: ({ context, event }) => ({
+                kind: 'apiFailed',
+                gate: context.gate,
+                chatId: context.chatId,
+                detail: event.message,
+              }),
+            },
+            {
+              type: 'alertAdmins',
+              params: ({ context, event }) => ({
+                kind: 'apiFailed',
+                gate: context.gate,
+                relay: context.relay,
+                detail: event.message,
+              }),
+            },
+          ],
+        },
+      },
+    },
+    pending: {},
+    opened: {
+      type: 'final',
+      entry: [
+        { type: 'finish', params: { outcome: 'opened' } },
+        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
+        { type: 'notify', params: ({ context }) => note('opened', context) },
+      ],
+    },
+    busy: {
+      type: 'final',
+      entry: [
+        { type: 'finish', params: { outcome: 'busy' } },
+        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
+        { type: 'notify', params: ({ context }) => note('busy', context) },
+      ],
+    },
+    noAnswer: {
+      type: 'final',
+      entry: [
+        { type: 'finish', params: { outcome: 'noAnswer' } },
+        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
+        { type: 'notify', params: ({ context }) => note('noAnswer', context) },
+      ],
+    },
+    misconfigured: {
+      type: 'final',
+      entry: [
+        { type: 'finish', params: { outcome: 'misconfigured' } },
+        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
+        { type: 'notify', params: ({ context }) => note('misconfigured', context) },
+        {
+          type: 'alertAdmins',
+          params: ({ context }) => ({ kind: 'misconfigured', gate: context.gate, relay: context.relay }),
+        },
+      ],
+    },
+    failed: {
+      type: 'final',
+      entry: [
+        assign(({ context, event }) => ({
+          outcome: 'failed' as const,
+          reason: context.reason ?? (event.type === 'TIMEOUT' ? 'timeout' : 'disposition'),
+          endedAt: event.now,
+          deadline: null,
+        })),
+        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
+        {
+          type: 'notify',
+          params: ({ context }) =>
+            context.reason === 'api'
+              ? { kind: 'apiFailed', gate: context.gate, chatId: null }
+              : context.reason === 'timeout'
+                ? { kind: 'timeout', gate: context.gate, chatId: context.chatId }
+                : {
+                    kind: 'failed',
+                    gate: context.gate,
+                    chatId: context.chatId,
+                    detail: context.disposition ?? '',
+                  },
+        },
+      ],
+    },
+    duplicate: {
+      type: 'final',
+      entry: [
+        assign({ outcome: 'duplicate', endedAt: ({ event }) => event.now }),
+        {
+          type: 'notify',
+          params: ({ context }) => ({ kind: 'alreadyOpening', gate: context.gate, chatId: context.chatId }),
+        },
+      ],
+    },
+  },
+  // Webhooks can overtake the API's answer, so both live states take them.
+  on: {
+    CALL_START: {
+      guard: ({ context }) => context.outcome === null && context.requestedAt > 0,
+      actions: assign({ pbxCallId: ({ event }) => event.pbxCallId }),
+    },
+    CALL_END: [
+      { guard: ({ context }) => context.outcome !== null || context.requestedAt === 0 },
+      { guard: { type: 'endIs', params: { outcome: 'opened' } }, target: '.opened', actions: 'recordEnd' },
+      { guard: { type: 'endIs', params: { outcome: 'busy' } }, target: '.busy', actions: 'recordEnd' },
+      {
+        guard: { type: 'endIs', params: { outcome: 'noAnswer' } },
+        target: '.noAnswer',
+        actions: 'recordEnd',
+      },
+      {
+        guard: { type: 'endIs', params: { outcome: 'misconfigured' } },
+        target: '.misconfigured',
+        actions: 'recordEnd',
+      },
+      { target: '.failed', actions: 'recordEnd' },
+    ],
+    TIMEOUT: {
+      guard: ({ context }) => context.outcome === null && context.requestedAt > 0,
+      target: '.failed',
+      actions: assign({ reason: 'timeout' }),
+    },
+  },
+});
+
+function note(kind: GateOutcome, context: GateCallContext): NotifyParams {
+  return { kind, gate: context.gate, chatId: context.chatId };
+}

@@ -1,0 +1,53 @@
+import {
+  type ReplyParams,
+  TELEGRAM_CHAT_VERSION,
+  telegramChatMachine,
+} from '../../../machines/telegram-chat';
+import type { Binding, Plan } from '../../engine-types';
+import { tgUserWrite } from '../../gate/access';
+import { type RenderOptions, renderTelegram } from './render';
+
+export const TELEGRAM_MACHINE = 'telegram-chat';
+export const TELEGRAM_CHANNEL = 'telegram';
+export const tgKey = (userId: number) => `tg:${userId}`;
+const userIdOf = (key: string) => Number(key.slice(3));
+
+/** How the gate bot's chat turns its actions into effects: replies, gate requests, access changes. */
+export function telegramChatBinding(render: RenderOptions): Binding {
+  return {
+    name: TELEGRAM_MACHINE,
+    keyPrefix: 'tg:',
+    version: TELEGRAM_CHAT_VERSION,
+    logic: telegramChatMachine,
+    interpret(actions, { key, now }) {
+      const userId = userIdOf(key);
+      const plan: Plan = { effects: [], writes: [] };
+      for (const a of actions) {
+        const p = a.params as Record<string, unknown>;
+        if (a.type === 'reply') {
+          const r = a.params as ReplyParams;
+          plan.effects.push({
+            channel: TELEGRAM_CHANNEL,
+            payload: {
+              call: renderTelegram(r.chatId, r.view, render),
+              ...(r.callbackQueryId ? { callbackQueryId: r.callbackQueryId } : {}),
+            },
+          });
+        } else if (a.type === 'openGate') {
+          plan.effects.push({
+            channel: 'gate',
+            payload: { gate: p.gate, source: 'telegram', userId, chatId: p.chatId },
+          });
+        } else if (a.type === 'setAccess') {
+          plan.effects.push({
+            channel: 'access',
+            payload: { phone: p.phone, allowed: p.allowed, by: userId },
+          });
+        } else if (a.type === 'rememberPhone') {
+          plan.writes.push(tgUserWrite(userId, String(p.phone), now));
+        }
+      }
+      return plan;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import {
+  GATE_CALL_VERSION,
+  type GateCallContext,
+  gateCallMachine,
+  type NotifyParams,
+} from '../../machines/gate-call';
+import type { GateOutcome } from '../../machines/gate-outcome';
+import { callWrite, claimGate, releaseGate } from '../../storage/calls';
+import { TELEGRAM_CHANNEL } from '../channels/telegram/binding';
+import type { Binding, Plan } from '../engine-types';
+import { type Org, uk } from '../texts/uk';
+
+export const GATE_CALL_MACHINE = 'gate-call';
+/** `call:<gate>:<id>`: every call of a gate shares the gate's partition and lock. */
+export const callKey = (gate: string, id: string) => `call:${gate}:${id}`;
+export const gateOfKey = (key: string) => key.split(':')[1] ?? '';
+
+/** How a gate call's actions become effects and records; the call record is rewritten at every step. */
+export function gateCallBinding(deps: { org: Org; adminIds: number[] }): Binding {
+  return {
+    name: GATE_CALL_MACHINE,
+    keyPrefix: 'call:',
+    partition: (key) => `gate:${gateOfKey(key)}`,
+    version: GATE_CALL_VERSION,
+    logic: gateCallMachine,
+    interpret(actions, { key, now, after }) {
+      const plan: Plan = { effects: [], writes: [] };
+      const message = (chatId: number, text: string) =>
+        plan.effects.push({
+          channel: TELEGRAM_CHANNEL,
+          payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
+        });
+      for (const a of actions) {
+        const p = a.params as Record<string, string>;
+        if (a.type === 'requestCallback')
+          plan.effects.push({ channel: 'zadarma', payload: { gate: p.gate, to: p.to } });
+        else if (a.type === 'claimGate') plan.writes.push(claimGate(String(p.gate), key, now));
+        else if (a.type === 'releaseGate') plan.writes.push(releaseGate(String(p.gate), key));
+        else if (a.type === 'notify') {
+          const n = a.params as NotifyParams;
+          if (n.chatId !== null) message(n.chatId, notifyText(deps.org, n));
+        } else if (a.type === 'alertAdmins') {
+          const text =
+            p.kind === 'misconfigured'
+              ? uk.admin.misconfigured(String(p.gate), String(p.relay))
+              : uk.admin.apiFailed(String(p.gate), String(p.detail ?? ''));
+          for (const admin of deps.adminIds) message(admin, text);
+        }
+      }
+      plan.writes.push(
+        callWrite(key.slice('call:'.length), after.state, after.context as unknown as GateCallContext, now),
+      );
+      return plan;
+    },
+  };
+}
+
+function notifyText(org: Org, n: NotifyParams): string {
+  switch (n.kind) {
+    case 'initiated':
+      return uk.initiated(n.gate);
+    case 'alreadyOpening':
+      return uk.alreadyOpening(n.gate);
+    case 'apiFailed':
+      return uk.apiFailed(org, n.detail ?? '');
+    case 'timeout':
+      return uk.timeout(org, n.gate);
+    default:
+      return uk.outcome(org, n.kind as GateOutcome, n.gate, n.detail);
+  }
+}

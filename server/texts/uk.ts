@@ -1,0 +1,159 @@
+import type { GateOutcome } from '../../machines/gate-outcome';
+import type { IvrPrompt } from '../../machines/ivr-call';
+import type { CallLine, GateName, Stats } from '../../machines/telegram-chat';
+
+/**
+ * Every text a gate user reads or hears (Ukrainian): the Telegram bot and the voice menu. Wording
+ * follows the old bot (seed-gate-system-inventory.md §1); the organisation and support phone come
+ * from ORG_NAME / SUPPORT_PHONE.
+ */
+export interface Org {
+  name: string;
+  supportPhone?: string;
+  /** Which optional info commands are configured. */
+  info: { call: boolean; map: boolean; scheme: boolean };
+}
+
+const support = (org: Org) => (org.supportPhone ? `\n\n📞 Підтримка: ${org.supportPhone}` : '');
+const the = { hvirtka: 'хвіртки', vorota: 'воріт' } satisfies Record<GateName, string>;
+const nominative = { hvirtka: 'Хвіртка', vorota: 'Ворота' } satisfies Record<GateName, string>;
+const gateName = (g: string) => (g === 'vorota' ? 'vorota' : 'hvirtka') as GateName;
+
+function actions(org: Org): string {
+  const lines = [
+    '🚪 /hvirtka - відкрити хвіртку для пішого проходу',
+    '🏠 /vorota - відкрити ворота для авто',
+  ];
+  if (org.info.call) lines.push('📞 /call - зателефонувати нам');
+  if (org.info.map) lines.push('🗺️ /map - розташування на мапі');
+  if (org.info.scheme) lines.push('📋 /scheme - схема проходу');
+  lines.push('📊 /status - ваші останні відкриття', '❓ /help - довідка');
+  return lines.join('\n');
+}
+
+const adminLines =
+  '\n\n🔧 Адміністратору:\n/allow <телефон> - дозволити номер\n/revoke <телефон> - заборонити номер\n/stats - статистика відкриттів';
+
+export const uk = {
+  buttons: {
+    shareContact: '📱 Поділитися номером',
+    hvirtka: '🚪 Відкрити хвіртку',
+    vorota: '🏠 Відкрити ворота',
+  },
+  commands: {
+    start: 'Почати',
+    hvirtka: 'Відкрити хвіртку',
+    vorota: 'Відкрити ворота',
+    status: 'Мої останні відкриття',
+    help: 'Довідка',
+    call: 'Зателефонувати нам',
+    map: 'Розташування на мапі',
+    scheme: 'Схема проходу',
+  },
+  welcomeMember: (org: Org, firstName: string, admin: boolean) =>
+    `🎉 Вітаємо, ${firstName}!\n\n✅ Ви авторизовані в системі ${org.name}\n\n🔓 Доступні дії:\n${actions(org)}${admin ? adminLines : ''}`,
+  welcomeGuest: (org: Org, firstName: string) =>
+    `👋 Вітаємо, ${firstName}!\n\n❌ Ви не авторизовані в системі ${org.name}\n\n📱 Для авторизації натисніть кнопку «📱 Поділитися номером» нижче 👇`,
+  helpMember: (org: Org, admin: boolean) =>
+    `🤖 ДОВІДКА\n\n🔓 Доступні дії:\n${actions(org)}\n\n💡 При проблемах з відкриттям спробуйте ще раз.${support(org)}${admin ? adminLines : ''}`,
+  helpGuest: (org: Org) =>
+    `🤖 ДОВІДКА\n\n❌ Ви не авторизовані в системі\n\n📱 Для авторизації:\n1. Натисніть /start\n2. Поділіться номером телефону\n3. Дочекайтеся підтвердження доступу${support(org)}`,
+  contactForeign:
+    '⚠️ Можна поділитися лише власним номером. Натисніть кнопку «📱 Поділитися номером», а не пересилайте чужий контакт.',
+  contactAccepted: (org: Org, firstName: string) =>
+    `🎉 Вітаємо, ${firstName}!\n\n✅ Ви авторизовані в системі ${org.name}\n\n🔓 Доступні дії:\n${actions(org)}`,
+  contactRefused: (org: Org, firstName: string) =>
+    `⚠️ Доступ обмежено, ${firstName}!\n\n❌ Ваш номер не зареєстровано в системі ${org.name}${org.supportPhone ? `\n\n📞 Для реєстрації зверніться: ${org.supportPhone}` : ''}`,
+  denied: '❌ Доступ заборонено! Спочатку авторизуйтеся через /start',
+  cooldown: (seconds: number) => `⏳ Зачекайте ${seconds} секунд перед наступним дзвінком`,
+  alreadyOpening: (gate: string) =>
+    `⏳ Відкриття ${the[gateName(gate)]} вже триває. Зачекайте на результат, будь ласка.`,
+  keys: (gate: string) => (gateName(gate) === 'vorota' ? '🚪 Підбираємо ключі…' : '🔑 Підбираємо ключі…'),
+  gatesOff: (org: Org) => `⚠️ Відкриття зараз недоступне.${support(org)}`,
+  initiated: (gate: string) =>
+    gateName(gate) === 'vorota'
+      ? 'Відкриття воріт ініційовано... 🌆 Очікуйте, будь ласка, світловий сигнал.\n\n⏳ Це може зайняти до 30 секунд.'
+      : 'Відкриття хвіртки ініційовано... 📢 Очікуйте, будь ласка, звуковий сигнал.\n\n⏳ Це може зайняти до 30 секунд.',
+  apiFailed: (org: Org, message: string) =>
+    `❌ Не вдалося ініціювати дзвінок.\n\nПомилка: ${message}\n\nСпробуйте ще раз${org.supportPhone ? ` або зателефонуйте нам: ${org.supportPhone}` : ''}`,
+  outcome: (org: Org, outcome: GateOutcome, gate: string, disposition?: string): string => {
+    switch (outcome) {
+      case 'opened':
+        return `✅ ${nominative[gateName(gate)]} відчинено!`;
+      case 'busy':
+        return '❌ Номер зайнятий. Спробуйте ще раз.';
+      case 'noAnswer':
+        return '❌ Номер не відповідає.';
+      case 'misconfigured':
+        return `⚠️ Дзвінок для відкриття ${the[gateName(gate)]} було прийнято, а не скинуто: система потребує перевірки. Зверніться до підтримки.${support(org)}`;
+      case 'failed':
+        return `❌ Не вдалося відкрити. Статус: ${disposition || 'невідомий'}`;
+    }
+  },
+  timeout: (org: Org, gate: string) =>
+    `⏰ Статус відкриття ${the[gateName(gate)]} не визначено. Спробуйте ще раз або перевірте фізично.${support(org)}`,
+  status: (calls: CallLine[], tz: string) =>
+    calls.length === 0
+      ? '📊 Ви ще не відкривали хвіртку чи ворота.'
+      : `📊 Ваші останні відкриття:\n${calls
+          .map((c) => `${formatTime(c.at, tz)} — ${nominative[gateName(c.gate)]}: ${outcomeWord(c.outcome)}`)
+          .join('\n')}`,
+  info: {
+    call: (org: Org) => `📞 Телефон: ${org.supportPhone ?? ''}`,
+    map: (url: string) => `🗺️ Ми на мапі: ${url}`,
+    scheme: '📋 Схема проходу',
+  },
+  adminOnly: '❌ Ця команда доступна тільки адміністратору',
+  access: (phone: string, allowed: boolean) =>
+    allowed ? `✅ Номер +${phone} дозволено.` : `🚫 Номер +${phone} заборонено. Діє з наступної команди.`,
+  badPhone: '❌ Вкажіть номер телефону, наприклад: /allow 0501112233',
+  stats: (s: Stats) =>
+    `📈 Відкриття\n\nЗа 24 години:\n${statLines(s.day)}\n\nЗа 7 днів:\n${statLines(s.week)}`,
+  unknown: (member: boolean) =>
+    member
+      ? '🤔 Не зрозумів. Скористайтеся /hvirtka, /vorota або /help.'
+      : '🤔 Не зрозумів. Почніть з /start.',
+  admin: {
+    misconfigured: (gate: string, relay: string) =>
+      `🚨 ПРОБЛЕМА: дзвінок на ${the[gateName(gate)]} (${relay}) було ПРИЙНЯТО замість скидання! Перевірте налаштування реле.`,
+    apiFailed: (gate: string, message: string) =>
+      `🔧 ADMIN: помилка дзвінка на ${the[gateName(gate)]}: ${message}`,
+  },
+  ivr: {
+    menu: 'Доброго дня! Ви дзвоните до системи контролю доступу. Натисніть 1 для відкриття воріт, 2 для відкриття хвіртки.',
+    invalid: 'Невірний вибір. Натисніть 1 для воріт або 2 для хвіртки.',
+    refused: (org: Org) =>
+      `Вибачте, ваш номер не має доступу.${org.supportPhone ? ` Зверніться за номером ${org.supportPhone.split('').join(' ')}.` : ''} До побачення.`,
+    openingVorota: 'Відкриваємо ворота, зачекайте будь ласка. Ворота відкриваються.',
+    openingHvirtka: 'Відкриваємо хвіртку, зачекайте будь ласка. Хвіртка відкривається.',
+    goodbye: 'Спробуйте ще раз пізніше. До побачення.',
+  } satisfies Record<IvrPrompt, string | ((org: Org) => string)>,
+} as const;
+
+const OUTCOME_WORDS: Record<string, string> = {
+  opened: '✅ відчинено',
+  busy: '❌ зайнято',
+  noAnswer: '❌ не відповідає',
+  misconfigured: '⚠️ прийнято (перевірка)',
+  failed: '❌ не вдалося',
+  duplicate: '⏳ вже відкривалося',
+  pending: '⏳ очікуємо',
+  initiated: '⏳ очікуємо',
+};
+const outcomeWord = (o: string) => OUTCOME_WORDS[o] ?? o;
+
+function statLines(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).filter(([, n]) => n > 0);
+  if (entries.length === 0) return '— немає';
+  return entries.map(([k, n]) => `${outcomeWord(k)}: ${n}`).join('\n');
+}
+
+function formatTime(at: number, tz: string): string {
+  return new Intl.DateTimeFormat('uk-UA', {
+    timeZone: tz,
+    day: '2-digit',
+    month: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(at);
+}

@@ -1,0 +1,101 @@
+import type { GateCallContext } from '../machines/gate-call';
+import type { CallLine, Stats } from '../machines/telegram-chat';
+import type { DocWrite, Store } from './store';
+
+/** One gate call as recorded for /status, /stats and the operator (document `calls/<id>`). */
+export interface CallDoc {
+  [k: string]: unknown;
+  id: string;
+  gate: string;
+  relay: string;
+  source: 'telegram' | 'ivr';
+  userId: number | null;
+  chatId: number | null;
+  caller: string | null;
+  pbxCallId: string | null;
+  /** initiated, pending, opened, busy, noAnswer, misconfigured, failed, duplicate */
+  status: string;
+  reason: string | null;
+  disposition: string | null;
+  duration: number | null;
+  error: string | null;
+  requestedAt: number;
+  endedAt: number | null;
+  updatedAt: number;
+}
+
+/** Which call of a gate is under way (document `gates/<gate>`). */
+export interface GateDoc {
+  [k: string]: unknown;
+  gate: string;
+  pendingCall: string | null;
+  since: number | null;
+}
+
+export const CALLS = 'calls';
+export const GATES = 'gates';
+
+export function callWrite(id: string, state: string, c: GateCallContext, now: number): DocWrite {
+  const doc: CallDoc = {
+    id,
+    gate: c.gate,
+    relay: c.relay,
+    source: c.source,
+    userId: c.userId,
+    chatId: c.chatId,
+    caller: c.caller,
+    pbxCallId: c.pbxCallId,
+    status: c.outcome ?? state,
+    reason: c.reason,
+    disposition: c.disposition,
+    duration: c.duration,
+    error: c.error,
+    requestedAt: c.requestedAt,
+    endedAt: c.endedAt,
+    updatedAt: now,
+  };
+  return { collection: CALLS, id, update: () => doc };
+}
+
+export function claimGate(gate: string, callKey: string, now: number): DocWrite {
+  return { collection: GATES, id: gate, update: () => ({ gate, pendingCall: callKey, since: now }) };
+}
+
+/** Frees the gate, unless another call holds it by now. */
+export function releaseGate(gate: string, callKey: string): DocWrite {
+  return {
+    collection: GATES,
+    id: gate,
+    update: (prev) =>
+      (prev as GateDoc | undefined)?.pendingCall === callKey || !prev
+        ? { gate, pendingCall: null, since: null }
+        : (prev as GateDoc),
+  };
+}
+
+export function pendingCallOf(store: Store, gate: string): string | null {
+  return store.get<GateDoc>(GATES, gate)?.pendingCall ?? null;
+}
+
+/** A user's latest calls, newest first. */
+export function recentCalls(store: Store, userId: number, n = 5): CallLine[] {
+  return store
+    .all<CallDoc>(CALLS)
+    .filter((c) => c.userId === userId)
+    .sort((a, b) => b.requestedAt - a.requestedAt)
+    .slice(0, n)
+    .map((c) => ({ gate: c.gate, at: c.requestedAt, outcome: c.status }));
+}
+
+/** Calls per outcome over the last 24 hours and 7 days. */
+export function callStats(store: Store, now: number): Stats {
+  const day: Record<string, number> = {};
+  const week: Record<string, number> = {};
+  for (const c of store.all<CallDoc>(CALLS)) {
+    const age = now - c.requestedAt;
+    if (age > 7 * 86_400_000) continue;
+    week[c.status] = (week[c.status] ?? 0) + 1;
+    if (age <= 86_400_000) day[c.status] = (day[c.status] ?? 0) + 1;
+  }
+  return { day, week };
+}

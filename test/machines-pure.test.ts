@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { initialTransition, transition } from 'xstate';
+import { whatsappMenuMachine } from '../machines/whatsapp-menu';
+
+const dir = new URL('../machines', import.meta.url).pathname;
+
+test('machines/ does no I/O and reads no clock or env', () => {
+  const forbidden = [/Date\.now\(/, /new Date\(\)/, /process\.env/, /from 'node:/, /\bfetch\(/, /setTimeout\(/, /Math\.random\(/];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf-8');
+    for (const re of forbidden) assert.not.ok(re.test(text), `${file} uses ${re}`);
+  }
+});
+
+const base = { now: 1_000_000, today: '2026-11-22', messageId: 'wamid.1', recent: [], taken: [] };
+
+test('the attendance machine returns its effects as data and runs nothing', () => {
+  const [s0] = initialTransition(whatsappMenuMachine, {});
+  const [s1, actions] = transition(whatsappMenuMachine, s0, { type: 'BUTTON', id: 'FILL_TODAY', ...base });
+  assert.is(s1.value, 'choosingShift');
+  const named = actions.filter((a) => !a.type.startsWith('xstate.'));
+  assert.equal(
+    named.map((a) => a.type),
+    ['reply'],
+  );
+  assert.equal((named[0]?.params as { view: string }).view, 'shiftList');
+  assert.is(s1.context.deadline, base.now + 30 * 60_000);
+  const [s2, a2] = transition(whatsappMenuMachine, s1, { type: 'LIST', id: 'SHIFT_NIGHT', ...base, taken: ['2026-11-22'] });
+  assert.is(s2.value, 'menu');
+  const rec = a2.find((a) => a.type === 'recordShift');
+  assert.equal(rec?.params, { dates: ['2026-11-22'], shift: 'night', messageId: 'wamid.1' });
+  const reply = a2.find((a) => a.type === 'reply')?.params as { notice: { replaced: number } };
+  assert.is(reply.notice.replaced, 1);
+});
+
+test('TIMEOUT ends any step silently', () => {
+  const [s0] = initialTransition(whatsappMenuMachine, {});
+  const [s1] = transition(whatsappMenuMachine, s0, { type: 'BUTTON', id: 'FILL_PERIOD', ...base });
+  const [s2, actions] = transition(whatsappMenuMachine, s1, { type: 'TIMEOUT', now: base.now + 1 });
+  assert.is(s2.value, 'idle');
+  assert.is(s2.context.deadline, null);
+  assert.is(actions.filter((a) => a.type === 'reply').length, 0);
+});
+
+test('every message event yields exactly one reply, in every state', () => {
+  const events = [
+    { type: 'TEXT', text: 'меню' },
+    { type: 'TEXT', text: '01.11-03.11' },
+    { type: 'TEXT', text: 'ночная' },
+    { type: 'TEXT', text: 'abc' },
+    { type: 'BUTTON', id: 'FILL_TODAY' },
+    { type: 'BUTTON', id: 'FILL_PERIOD' },
+    { type: 'BUTTON', id: 'MY_STATUS' },
+    { type: 'BUTTON', id: 'NOPE' },
+    { type: 'LIST', id: 'SHIFT_DAY' },
+    { type: 'LIST', id: 'NOPE' },
+    { type: 'UNSUPPORTED', kind: 'image' },
+  ] as const;
+  // Walk every pair of events from the fresh state: covers every state the dialog can reach.
+  const [s0] = initialTransition(whatsappMenuMachine, {});
+  for (const first of events) {
+    const [s1] = transition(whatsappMenuMachine, s0, { ...first, ...base });
+    for (const second of events) {
+      const [, actions] = transition(whatsappMenuMachine, s1, { ...second, ...base });
+      const replies = actions.filter((a) => a.type === 'reply').length;
+      assert.is(replies, 1, `${JSON.stringify(first)} then ${JSON.stringify(second)} in ${String(s1.value)}`);
+    }
+  }
+});
+
+test.run();
