@@ -8,7 +8,15 @@ import { whatsappMenuMachine } from '../machines/whatsapp-menu';
 const dir = new URL('../machines', import.meta.url).pathname;
 
 test('machines/ does no I/O and reads no clock or env', () => {
-  const forbidden = [/Date\.now\(/, /new Date\(\)/, /process\.env/, /from 'node:/, /\bfetch\(/, /setTimeout\(/, /Math\.random\(/];
+  const forbidden = [
+    /Date\.now\(/,
+    /new Date\(\)/,
+    /process\.env/,
+    /from 'node:/,
+    /\bfetch\(/,
+    /setTimeout\(/,
+    /Math\.random\(/,
+  ];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
     const text = readFileSync(join(dir, file), 'utf-8');
     for (const re of forbidden) assert.not.ok(re.test(text), `${file} uses ${re}`);
@@ -26,9 +34,14 @@ test('the attendance machine returns its effects as data and runs nothing', () =
     named.map((a) => a.type),
     ['reply'],
   );
-  assert.equal((named[0]?.params as { view: string }).view, 'shiftList');
+  assert.equal((named[0]?.params as { view: string } | undefined)?.view, 'shiftList');
   assert.is(s1.context.deadline, base.now + 30 * 60_000);
-  const [s2, a2] = transition(whatsappMenuMachine, s1, { type: 'LIST', id: 'SHIFT_NIGHT', ...base, taken: ['2026-11-22'] });
+  const [s2, a2] = transition(whatsappMenuMachine, s1, {
+    type: 'LIST',
+    id: 'SHIFT_NIGHT',
+    ...base,
+    taken: ['2026-11-22'],
+  });
   assert.is(s2.value, 'menu');
   const rec = a2.find((a) => a.type === 'recordShift');
   assert.equal(rec?.params, { dates: ['2026-11-22'], shift: 'night', messageId: 'wamid.1' });

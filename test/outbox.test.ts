@@ -112,6 +112,8 @@ test('a permanent 400: no retry, one dead letter, logged, and the next reply sti
     await post(svc, textMessage({ from: user, body: 'меню' }));
     await fake.waitFor((s) => s.some((b) => b.to === user));
     assert.is(sentTo(fake, user).length, 1);
+    // The send is settled (removed from the outbox) just after the fake answers.
+    await eventually(async () => (await health(svc)).pending === 0, 2000, 'the outbox to settle');
     assert.equal(await health(svc), { pending: 0, deadLetters: 1 });
   }));
 
