@@ -49,7 +49,7 @@ export interface ReplyParams {
   callbackQueryId?: string;
 }
 
-interface Base {
+type Base = {
   now: number;
   chatId: number;
   firstName: string;
@@ -57,7 +57,7 @@ interface Base {
   allowed: boolean;
   admin: boolean;
   callbackQueryId?: string;
-}
+};
 
 export type TelegramChatEvent =
   | (Base & { type: 'START' })

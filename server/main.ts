@@ -37,10 +37,10 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     timezone: config.timezone,
     whatsapp: config.whatsapp.mode,
+    telegram: config.telegram.mode,
+    zadarma: config.zadarma.mode,
   });
-  if (config.whatsapp.mode === 'dry')
-    log.info('whatsapp: no D360_API_KEY, running dry: replies are printed, not sent');
-  if (config.whatsapp.mode === 'off') log.info('whatsapp: channel off (no D360_API_KEY / VERIFY_TOKEN)');
+  for (const line of channelNotes(config)) log.info(line);
 
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -63,3 +63,18 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** One line per channel that is not live, so the operator knows what runs and what does not. */
+function channelNotes(config: ReturnType<typeof readConfig>): string[] {
+  const notes: string[] = [];
+  const say = (name: string, mode: string, settings: string) => {
+    if (mode === 'dry') notes.push(`${name}: no ${settings}, running dry: what it would send is printed`);
+    if (mode === 'off') notes.push(`${name}: channel off (none of ${settings} is set)`);
+  };
+  say('whatsapp', config.whatsapp.mode, 'D360_API_KEY / VERIFY_TOKEN');
+  say('telegram', config.telegram.mode, 'TELEGRAM_BOT_TOKEN');
+  say('zadarma', config.zadarma.mode, 'ZADARMA_API_KEY / ZADARMA_API_SECRET / ZADARMA_CALLER / GATES');
+  if (config.telegram.mode === 'dry')
+    notes.push('telegram: updates are taken at POST /telegram/webhook (npm run simulate -- tg "/start")');
+  return notes;
+}

@@ -3,16 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { LowdbStore } from '../storage/lowdb';
 import type { Store } from '../storage/store';
 import { createApp } from './app';
-import { WHATSAPP_CHANNEL, whatsappBinding, whatsappRunner } from './channels/whatsapp/channel';
-import { sendD360 } from './channels/whatsapp/d360-client';
-import { dryRunD360 } from './channels/whatsapp/dry-run';
+import { whatsappChannel } from './channels/whatsapp/wiring';
 import type { Config } from './config';
 import { Engine } from './engine';
-import type { EffectRunner } from './engine-types';
+import type { Access } from './gate/access';
+import { gateChannel } from './gate/wiring';
 import type { Logger } from './log';
 import { Outbox } from './outbox';
 import { healthRoutes } from './routes/health';
-import { whatsappRoutes } from './routes/whatsapp';
 import { Sweeper } from './sweeper';
 import { VERSION } from './version';
 
@@ -21,6 +19,7 @@ export interface Service {
   engine: Engine;
   outbox: Outbox;
   store: Store;
+  access: Access;
   /** Stops listening, lets in-flight requests and outbox sends finish, flushes the store. */
   stop(): Promise<void>;
 }
@@ -38,43 +37,37 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
   const store = new LowdbStore(config.dataDir);
   await store.open();
 
-  const bindings = [whatsappBinding()];
+  const channelDeps = { log, clock, print: opts.print };
+  const whatsapp = whatsappChannel(config, channelDeps);
+  const gate = gateChannel(config, channelDeps);
   let outbox: Outbox | undefined;
   const engine = new Engine({
     store,
-    bindings,
+    bindings: [...whatsapp.bindings, ...gate.bindings],
     log,
     clock,
     onEffects: (effects) => outbox?.enqueue(effects),
   });
-
-  const runners: Record<string, EffectRunner> = {};
-  const channels: Record<string, string> = { whatsapp: config.whatsapp.mode };
-  if (config.whatsapp.mode !== 'off') {
-    const { apiKey, baseUrl } = config.whatsapp;
-    const send =
-      config.whatsapp.mode === 'live' && apiKey
-        ? (body: Record<string, unknown>) => sendD360(baseUrl, apiKey, body)
-        : dryRunD360(opts.print);
-    runners[WHATSAPP_CHANNEL] = whatsappRunner({ engine, send, log, clock });
-  }
-  outbox = new Outbox(
-    engine,
-    runners,
-    log,
-    {
-      baseDelayMs: config.tuning.retryBaseMs,
-      maxDelayMs: config.tuning.retryMaxMs,
-      maxAttempts: config.tuning.retryMaxAttempts,
-    },
-    clock,
-  );
+  const wa = whatsapp.attach(engine);
+  const gates = gate.attach(engine);
+  const retry = {
+    baseDelayMs: config.tuning.retryBaseMs,
+    maxDelayMs: config.tuning.retryMaxMs,
+    maxAttempts: config.tuning.retryMaxAttempts,
+  };
+  outbox = new Outbox(engine, { ...wa.runners, ...gates.runners }, log, retry, clock);
   const sweeper = new Sweeper(engine, log, config.tuning.sweepIntervalMs, clock);
 
-  const routers = [healthRoutes({ store, outbox, version: VERSION, startedAt: Date.now(), channels })];
-  if (config.whatsapp.mode !== 'off') {
-    routers.push(whatsappRoutes({ engine, config: config.whatsapp, timezone: config.timezone, log }));
-  }
+  const channels = {
+    whatsapp: config.whatsapp.mode,
+    telegram: config.telegram.mode,
+    zadarma: config.zadarma.mode,
+  };
+  const routers = [
+    healthRoutes({ store, outbox, version: VERSION, startedAt: Date.now(), channels }),
+    ...wa.routers,
+    ...gates.routers,
+  ];
   const app = createApp({ routers, log });
   const server: Server = createServer(app.callback());
   server.requestTimeout = 30_000;
@@ -84,6 +77,7 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
   });
   outbox.start();
   sweeper.start();
+  await gates.start();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
@@ -94,6 +88,7 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
       // Refuse new connections; requests already inside finish their commit and get their answer.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      await gates.stop();
       await closed;
       await sweeper.stop();
       await outbox?.drain();
@@ -101,5 +96,5 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
     })();
     return stopping;
   };
-  return { url, engine, outbox, store, stop };
+  return { url, engine, outbox, store, access: gates.access, stop };
 }

@@ -1,16 +1,12 @@
-import {
-  GATE_CALL_VERSION,
-  type GateCallContext,
-  gateCallMachine,
-  type NotifyParams,
-} from '../../machines/gate-call';
+import type { GateCallContext, NotifyParams } from '../../machines/gate-call';
 import type { GateOutcome } from '../../machines/gate-outcome';
+import { MACHINES } from '../../machines/index';
 import { callWrite, claimGate, releaseGate } from '../../storage/calls';
 import { TELEGRAM_CHANNEL } from '../channels/telegram/binding';
 import type { Binding, Plan } from '../engine-types';
 import { type Org, uk } from '../texts/uk';
 
-export const GATE_CALL_MACHINE = 'gate-call';
+export const GATE_CALL_MACHINE = MACHINES['gate-call'].name;
 /** `call:<gate>:<id>`: every call of a gate shares the gate's partition and lock. */
 export const callKey = (gate: string, id: string) => `call:${gate}:${id}`;
 export const gateOfKey = (key: string) => key.split(':')[1] ?? '';
@@ -18,11 +14,8 @@ export const gateOfKey = (key: string) => key.split(':')[1] ?? '';
 /** How a gate call's actions become effects and records; the call record is rewritten at every step. */
 export function gateCallBinding(deps: { org: Org; adminIds: number[] }): Binding {
   return {
-    name: GATE_CALL_MACHINE,
-    keyPrefix: 'call:',
+    ...MACHINES['gate-call'],
     partition: (key) => `gate:${gateOfKey(key)}`,
-    version: GATE_CALL_VERSION,
-    logic: gateCallMachine,
     interpret(actions, { key, now, after }) {
       const plan: Plan = { effects: [], writes: [] };
       const message = (chatId: number, text: string) =>

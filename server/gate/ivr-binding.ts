@@ -1,8 +1,9 @@
-import { type AnswerParams, IVR_CALL_VERSION, type IvrPrompt, ivrCallMachine } from '../../machines/ivr-call';
+import { MACHINES } from '../../machines/index';
+import type { AnswerParams, IvrPrompt } from '../../machines/ivr-call';
 import type { Binding, Plan } from '../engine-types';
 import { type Org, uk } from '../texts/uk';
 
-export const IVR_MACHINE = 'ivr-call';
+export const IVR_MACHINE = MACHINES['ivr-call'].name;
 export const ivrKey = (pbxCallId: string) => `ivr:${pbxCallId}`;
 
 /** Seconds Zadarma waits for a digit after the menu prompt. */
@@ -11,10 +12,7 @@ const DTMF_TIMEOUT_S = 10;
 /** How the voice menu's actions become the webhook's answer and gate requests. */
 export function ivrCallBinding(deps: { org: Org; sounds: Partial<Record<IvrPrompt, string>> }): Binding {
   return {
-    name: IVR_MACHINE,
-    keyPrefix: 'ivr:',
-    version: IVR_CALL_VERSION,
-    logic: ivrCallMachine,
+    ...MACHINES['ivr-call'],
     interpret(actions) {
       const plan: Plan = { effects: [], writes: [] };
       for (const a of actions) {

@@ -103,6 +103,8 @@ export const uk = {
     map: (url: string) => `🗺️ Ми на мапі: ${url}`,
     scheme: '📋 Схема проходу',
   },
+  zadarmaUnreachable: (reason: string) => `сервіс дзвінків недоступний (${reason})`,
+  staleRequest: 'запит застарів (сервер перезапускався)',
   adminOnly: '❌ Ця команда доступна тільки адміністратору',
   access: (phone: string, allowed: boolean) =>
     allowed ? `✅ Номер +${phone} дозволено.` : `🚫 Номер +${phone} заборонено. Діє з наступної команди.`,
@@ -123,12 +125,15 @@ export const uk = {
     menu: 'Доброго дня! Ви дзвоните до системи контролю доступу. Натисніть 1 для відкриття воріт, 2 для відкриття хвіртки.',
     invalid: 'Невірний вибір. Натисніть 1 для воріт або 2 для хвіртки.',
     refused: (org: Org) =>
-      `Вибачте, ваш номер не має доступу.${org.supportPhone ? ` Зверніться за номером ${org.supportPhone.split('').join(' ')}.` : ''} До побачення.`,
+      `Вибачте, ваш номер не має доступу.${org.supportPhone ? ` Зверніться за номером ${spokenDigits(org.supportPhone)}.` : ''} До побачення.`,
     openingVorota: 'Відкриваємо ворота, зачекайте будь ласка. Ворота відкриваються.',
     openingHvirtka: 'Відкриваємо хвіртку, зачекайте будь ласка. Хвіртка відкривається.',
     goodbye: 'Спробуйте ще раз пізніше. До побачення.',
   } satisfies Record<IvrPrompt, string | ((org: Org) => string)>,
 } as const;
+
+/** A phone number as a voice reads it best: digit by digit, nothing else. */
+const spokenDigits = (phone: string) => phone.replace(/\D/g, '').split('').join(' ');
 
 const OUTCOME_WORDS: Record<string, string> = {
   opened: '✅ відчинено',

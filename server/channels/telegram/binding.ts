@@ -1,13 +1,10 @@
-import {
-  type ReplyParams,
-  TELEGRAM_CHAT_VERSION,
-  telegramChatMachine,
-} from '../../../machines/telegram-chat';
+import { MACHINES } from '../../../machines/index';
+import type { ReplyParams } from '../../../machines/telegram-chat';
 import type { Binding, Plan } from '../../engine-types';
 import { tgUserWrite } from '../../gate/access';
 import { type RenderOptions, renderTelegram } from './render';
 
-export const TELEGRAM_MACHINE = 'telegram-chat';
+export const TELEGRAM_MACHINE = MACHINES['telegram-chat'].name;
 export const TELEGRAM_CHANNEL = 'telegram';
 export const tgKey = (userId: number) => `tg:${userId}`;
 const userIdOf = (key: string) => Number(key.slice(3));
@@ -15,10 +12,7 @@ const userIdOf = (key: string) => Number(key.slice(3));
 /** How the gate bot's chat turns its actions into effects: replies, gate requests, access changes. */
 export function telegramChatBinding(render: RenderOptions): Binding {
   return {
-    name: TELEGRAM_MACHINE,
-    keyPrefix: 'tg:',
-    version: TELEGRAM_CHAT_VERSION,
-    logic: telegramChatMachine,
+    ...MACHINES['telegram-chat'],
     interpret(actions, { key, now }) {
       const userId = userIdOf(key);
       const plan: Plan = { effects: [], writes: [] };

@@ -1,11 +1,6 @@
+import { MACHINES } from '../../../machines/index';
 import type { RecordShiftParams, WhatsAppMenuContext } from '../../../machines/whatsapp-menu';
-import {
-  datesToCheck,
-  type Shift,
-  type View,
-  WHATSAPP_MENU_VERSION,
-  whatsappMenuMachine,
-} from '../../../machines/whatsapp-menu';
+import { datesToCheck, type Shift, type View } from '../../../machines/whatsapp-menu';
 import {
   employeeSeen,
   getEmployee,
@@ -25,7 +20,7 @@ import type { SendResult } from './d360-client';
 import type { ParsedWebhook } from './inbound';
 import { renderView } from './render';
 
-export const WHATSAPP_MACHINE = 'whatsapp-menu';
+export const WHATSAPP_MACHINE = MACHINES['whatsapp-menu'].name;
 export const WHATSAPP_CHANNEL = 'whatsapp';
 /** Meta's code for "more than 24 hours since the user last wrote". */
 const WINDOW_CLOSED_CODE = 131047;
@@ -36,10 +31,7 @@ const waIdOf = (key: string) => key.slice(3);
 /** How the attendance dialog's actions become effects: `reply` → one outbox message, `recordShift` → records. */
 export function whatsappBinding(): Binding {
   return {
-    name: WHATSAPP_MACHINE,
-    keyPrefix: 'wa:',
-    version: WHATSAPP_MENU_VERSION,
-    logic: whatsappMenuMachine,
+    ...MACHINES['whatsapp-menu'],
     input: (_key, reset) => ({ reset }),
     interpret(actions, { key, now }) {
       const waId = waIdOf(key);

@@ -1,0 +1,49 @@
+import type { AnyStateMachine } from 'xstate';
+import { GATE_CALL_VERSION, gateCallMachine } from './gate-call';
+import { IVR_CALL_VERSION, ivrCallMachine } from './ivr-call';
+import { TELEGRAM_CHAT_VERSION, telegramChatMachine } from './telegram-chat';
+import { WHATSAPP_MENU_VERSION, whatsappMenuMachine } from './whatsapp-menu';
+
+/** A machine as the rest of the system knows it: the engine, the inspector and the diagram export. */
+export interface MachineEntry {
+  name: string;
+  version: number;
+  /** Actor keys of this machine start with it. */
+  keyPrefix: string;
+  description: string;
+  logic: AnyStateMachine;
+}
+
+/** Every machine, by name. */
+export const MACHINES = {
+  'whatsapp-menu': {
+    name: 'whatsapp-menu',
+    version: WHATSAPP_MENU_VERSION,
+    keyPrefix: 'wa:',
+    description: 'WhatsApp shift attendance: one actor per employee',
+    logic: whatsappMenuMachine,
+  },
+  'telegram-chat': {
+    name: 'telegram-chat',
+    version: TELEGRAM_CHAT_VERSION,
+    keyPrefix: 'tg:',
+    description: 'Gate bot conversation: one actor per Telegram user',
+    logic: telegramChatMachine,
+  },
+  'gate-call': {
+    name: 'gate-call',
+    version: GATE_CALL_VERSION,
+    keyPrefix: 'call:',
+    description: 'One gate opening by a Zadarma callback',
+    logic: gateCallMachine,
+  },
+  'ivr-call': {
+    name: 'ivr-call',
+    version: IVR_CALL_VERSION,
+    keyPrefix: 'ivr:',
+    description: 'One outside call in the voice menu',
+    logic: ivrCallMachine,
+  },
+} as const satisfies Record<string, MachineEntry>;
+
+export type MachineName = keyof typeof MACHINES;

@@ -1,0 +1,34 @@
+import type Router from '@koa/router';
+import type { Config } from '../../config';
+import type { Engine } from '../../engine';
+import type { Binding, EffectRunner } from '../../engine-types';
+import type { Logger } from '../../log';
+import { whatsappRoutes } from '../../routes/whatsapp';
+import { WHATSAPP_CHANNEL, whatsappBinding, whatsappRunner } from './channel';
+import { sendD360 } from './d360-client';
+import { dryRunD360 } from './dry-run';
+
+/** The WhatsApp attendance channel: its machine, its outbox runner and its webhook routes. */
+export function whatsappChannel(
+  config: Config,
+  deps: { log: Logger; clock: () => number; print?: (t: string) => void },
+) {
+  const on = config.whatsapp.mode !== 'off';
+  return {
+    bindings: [whatsappBinding()] as Binding[],
+    attach(engine: Engine): { runners: Record<string, EffectRunner>; routers: Router[] } {
+      if (!on) return { runners: {}, routers: [] };
+      const { apiKey, baseUrl } = config.whatsapp;
+      const send =
+        config.whatsapp.mode === 'live' && apiKey
+          ? (body: Record<string, unknown>) => sendD360(baseUrl, apiKey, body)
+          : dryRunD360(deps.print);
+      return {
+        runners: { [WHATSAPP_CHANNEL]: whatsappRunner({ engine, send, log: deps.log, clock: deps.clock }) },
+        routers: [
+          whatsappRoutes({ engine, config: config.whatsapp, timezone: config.timezone, log: deps.log }),
+        ],
+      };
+    },
+  };
+}

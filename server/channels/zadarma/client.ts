@@ -1,0 +1,80 @@
+import type { EffectOutcome, EffectRunner } from '../../engine-types';
+import type { Logger } from '../../log';
+import { uk } from '../../texts/uk';
+import { signRequest } from './sign';
+
+const CALLBACK_METHOD = '/v1/request/callback/';
+const TIMEOUT_MS = 10_000;
+/**
+ * A callback request older than this is not sent any more: after a crash the outbox resumes it, but
+ * a gate that opens minutes after it was asked is worse than a clear failure.
+ */
+export const STALE_CALLBACK_MS = 30_000;
+
+export type CallbackResult = { ok: true } | { ok: false; message: string };
+export type CallbackSender = (from: string, to: string) => Promise<CallbackResult>;
+
+/** `GET {baseUrl}/v1/request/callback/?from&to&format=json`, signed as Zadarma's SDKs do. */
+export function liveCallback(baseUrl: string, key: string, secret: string): CallbackSender {
+  return async (from, to) => {
+    const { query, authorization } = signRequest(CALLBACK_METHOD, { from, to }, key, secret);
+    let res: Response;
+    try {
+      res = await fetch(`${baseUrl.replace(/\/$/, '')}${CALLBACK_METHOD}?${query}`, {
+        headers: { Authorization: authorization },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (e) {
+      return { ok: false, message: uk.zadarmaUnreachable((e as Error).message) };
+    }
+    const text = await res.text().catch(() => '');
+    let body: { status?: unknown; message?: unknown } | undefined;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    if (res.ok && body?.status === 'success') return { ok: true };
+    const message = typeof body?.message === 'string' && body.message ? body.message : `HTTP ${res.status}`;
+    return { ok: false, message };
+  };
+}
+
+/** MODE=dev without Zadarma keys: prints the callback it would request and reports success. */
+export function dryCallback(
+  print: (t: string) => void = (t) => process.stdout.write(`${t}\n`),
+): CallbackSender {
+  return async (from, to) => {
+    print(
+      `[zadarma dry-run] callback from ${from} to ${to} (send its webhook with: npm run simulate -- zadarma end …)`,
+    );
+    return { ok: true };
+  };
+}
+
+/**
+ * Carries out `zadarma` effects. Every answer becomes an event for the call (API_OK / API_FAILED)
+ * and the effect is done: a failed callback is reported to the user at once, never retried later.
+ */
+export function zadarmaRunner(deps: {
+  send: CallbackSender;
+  caller: string;
+  log: Logger;
+  clock?: () => number;
+}): EffectRunner {
+  const clock = deps.clock ?? Date.now;
+  return async (effect): Promise<EffectOutcome> => {
+    const now = clock();
+    if (now - effect.createdAt > STALE_CALLBACK_MS) {
+      deps.log.warn('zadarma: callback request too old, not sent', {
+        key: effect.key,
+        ageMs: now - effect.createdAt,
+      });
+      return { ok: true, event: { type: 'API_FAILED', now, message: uk.staleRequest } };
+    }
+    const result = await deps.send(deps.caller, String(effect.payload.to));
+    if (result.ok) return { ok: true, event: { type: 'API_OK', now: clock() } };
+    deps.log.error('zadarma: callback refused', { key: effect.key, message: result.message });
+    return { ok: true, event: { type: 'API_FAILED', now: clock(), message: result.message } };
+  };
+}

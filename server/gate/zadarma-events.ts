@@ -1,0 +1,128 @@
+import { CALLS, type CallDoc, pendingCallOf } from '../../storage/calls';
+import type { GatesConfig } from '../config';
+import type { Engine } from '../engine';
+import type { Logger } from '../log';
+import type { Access } from './access';
+import { GATE_CALL_MACHINE } from './call-binding';
+import { IVR_MACHINE, ivrKey } from './ivr-binding';
+import { normalisePhone } from './phone';
+
+const START_EVENTS = new Set(['NOTIFY_START', 'NOTIFY_OUT_START', 'NOTIFY_ANSWER', 'NOTIFY_INTERNAL']);
+const END_EVENTS = new Set(['NOTIFY_END', 'NOTIFY_OUT_END']);
+const HANGUP = { hangup: 1 };
+
+/** The gate whose relay number appears in the event's numbers, if any. */
+export function gateLeg(fields: Record<string, string>, relays: GatesConfig['relays']): string | undefined {
+  const numbers = [fields.caller_id, fields.called_did, fields.destination, fields.internal]
+    .map((n) => (n ? normalisePhone(n) : null))
+    .filter((n): n is string => n !== null);
+  for (const [gate, relay] of Object.entries(relays)) if (relay && numbers.includes(relay)) return gate;
+  return undefined;
+}
+
+/**
+ * Where a verified Zadarma notification goes:
+ * - a leg of a gate's callback (its relay number appears): to that gate's ONE pending call, unless the
+ *   pbx_call_id names another (earlier) call; with no call under way it is logged and dropped;
+ * - an outside call (NOTIFY_START / NOTIFY_IVR / its end): to the voice-menu actor of its pbx_call_id,
+ *   whose answer is returned for the HTTP response;
+ * - anything else: logged.
+ * Deduplicated on (event, pbx_call_id), except NOTIFY_IVR, which Zadarma repeats within one call.
+ */
+export async function routeZadarmaEvent(
+  fields: Record<string, string>,
+  deps: { engine: Engine; access: Access; gates: GatesConfig; log: Logger },
+): Promise<unknown | undefined> {
+  const { engine, log } = deps;
+  const event = fields.event ?? '';
+  const pbx = (fields.pbx_call_id ?? '').slice(0, 128);
+  const dedupeKey = `zd:${event}:${pbx}`;
+  const gate = gateLeg(fields, deps.gates.relays);
+
+  if (gate) {
+    const pending = pendingCallOf(engine.store, gate);
+    if (!pending) {
+      log.info('zadarma: gate event with no call under way, ignored', { event, gate, pbx });
+      return undefined;
+    }
+    const earlier = pbx
+      ? engine.store.all<CallDoc>(CALLS).find((c) => c.pbxCallId === pbx && `call:${c.id}` !== pending)
+      : undefined;
+    if (earlier) {
+      log.warn('zadarma: late event of an earlier call, ignored', { event, gate, pbx, call: earlier.id });
+      return undefined;
+    }
+    if (START_EVENTS.has(event)) {
+      await engine.dispatch({
+        key: pending,
+        machine: GATE_CALL_MACHINE,
+        dedupeKey,
+        event: ({ now }) => ({ type: 'CALL_START', now, pbxCallId: pbx }),
+      });
+    } else if (END_EVENTS.has(event)) {
+      const duration = Number(fields.duration);
+      await engine.dispatch({
+        key: pending,
+        machine: GATE_CALL_MACHINE,
+        dedupeKey,
+        event: ({ now }) => ({
+          type: 'CALL_END',
+          now,
+          ...(pbx ? { pbxCallId: pbx } : {}),
+          disposition: (fields.disposition ?? '').slice(0, 64),
+          duration: Number.isFinite(duration) && duration >= 0 ? duration : 0,
+        }),
+      });
+    } else log.info('zadarma: gate event not used', { event, gate });
+    return undefined;
+  }
+
+  if (!pbx) {
+    log.warn('zadarma: event without pbx_call_id ignored', { event });
+    return undefined;
+  }
+  const key = ivrKey(pbx);
+  if (event === 'NOTIFY_START') {
+    const phone = normalisePhone(fields.caller_id ?? '');
+    const result = await engine.dispatch({
+      key,
+      machine: IVR_MACHINE,
+      dedupeKey,
+      event: ({ now }) => ({
+        type: 'NOTIFY_START',
+        now,
+        caller: phone ?? (fields.caller_id ?? '').slice(0, 32),
+        allowed: phone !== null && deps.access.phoneAllowed(phone),
+      }),
+    });
+    return result.response ?? HANGUP;
+  }
+  const known = engine.store.get('actors', key) !== undefined;
+  if (event === 'NOTIFY_IVR') {
+    if (!known) {
+      log.warn('zadarma: NOTIFY_IVR for a call the menu never saw, hanging up', { pbx });
+      return HANGUP;
+    }
+    const result = await engine.dispatch({
+      key,
+      machine: IVR_MACHINE,
+      event: ({ now }) => ({
+        type: 'NOTIFY_IVR',
+        now,
+        digits: (fields['wait_dtmf[digits]'] ?? '').slice(0, 16),
+      }),
+    });
+    return result.response ?? HANGUP;
+  }
+  if (END_EVENTS.has(event) && known) {
+    await engine.dispatch({
+      key,
+      machine: IVR_MACHINE,
+      dedupeKey,
+      event: ({ now }) => ({ type: 'CALL_END', now }),
+    });
+    return undefined;
+  }
+  log.info('zadarma: event neither of a gate call nor of the voice menu, ignored', { event, pbx });
+  return undefined;
+}

@@ -1,0 +1,96 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { HttpError, readText } from '../body';
+import {
+  verifyWebhookSignature,
+  WEBHOOK_SIGNATURE_HEADER,
+  webhookSignatureFields,
+} from '../channels/zadarma/sign';
+import type { GatesConfig } from '../config';
+import type { Engine } from '../engine';
+import type { Access } from '../gate/access';
+import { routeZadarmaEvent } from '../gate/zadarma-events';
+import type { Logger } from '../log';
+
+/** Zadarma's notification bodies are small forms; anything larger is not Zadarma. */
+const ZADARMA_BODY_LIMIT = 64 * 1024;
+const ECHO = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * `GET /zadarma/webhook?zd_echo=X`: Zadarma's URL check (X back as plain text). `POST`: call
+ * notifications, form-encoded (JSON accepted too), signed with ZADARMA_API_SECRET when it is set.
+ * A voice-menu step answers with Zadarma's IVR JSON; everything else with `{"status":"ok"}`.
+ */
+export function zadarmaRoutes(deps: {
+  engine: Engine;
+  access: Access;
+  gates: GatesConfig;
+  secret?: string;
+  log: Logger;
+}): Router {
+  const { log } = deps;
+  const router = new Router();
+
+  router.get('/zadarma/webhook', (ctx) => {
+    const echo = ctx.query.zd_echo;
+    if (typeof echo !== 'string' || !ECHO.test(echo))
+      throw new HttpError(400, 'zd_echo must be a plain token');
+    ctx.type = 'text/plain';
+    ctx.body = echo;
+  });
+
+  router.post('/zadarma/webhook', async (ctx) => {
+    const fields = await readFields(ctx);
+    const event = fields.event ?? '';
+    if (deps.secret) {
+      const signature = ctx.get(WEBHOOK_SIGNATURE_HEADER) || undefined;
+      if (!verifyWebhookSignature(fields, signature, deps.secret)) {
+        log.warn('zadarma: webhook with a wrong or missing signature refused', {
+          event: event.slice(0, 40),
+          ip: ctx.ip,
+          signature: signature ? 'wrong' : 'missing',
+        });
+        throw new HttpError(401, 'wrong or missing Signature');
+      }
+    }
+    if (!webhookSignatureFields(event)) {
+      log.warn('zadarma: unknown event acknowledged and ignored', { event: event.slice(0, 40) });
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    const answer = await routeZadarmaEvent(fields, deps);
+    ctx.body = answer ?? { status: 'ok' };
+  });
+
+  return router;
+}
+
+/** Form fields (or a flat JSON object, nested `wait_dtmf` flattened to `wait_dtmf[digits]`) as strings. */
+async function readFields(ctx: Context): Promise<Record<string, string>> {
+  const text = await readText(ctx, ZADARMA_BODY_LIMIT);
+  const type = ctx.get('content-type');
+  const out: Record<string, string> = Object.create(null);
+  if (type.includes('json')) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      throw new HttpError(400, `body is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new HttpError(400, 'body must be an object');
+    for (const [k, v] of Object.entries(body)) {
+      if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+      else if (v && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [k2, v2] of Object.entries(v)) {
+          if (typeof v2 === 'string' || typeof v2 === 'number') out[`${k}[${k2}]`] = String(v2);
+        }
+      }
+    }
+    return out;
+  }
+  if (type && !type.includes('x-www-form-urlencoded'))
+    throw new HttpError(415, `unsupported content type ${type}`);
+  for (const [k, v] of new URLSearchParams(text)) out[k] = v;
+  return out;
+}
