@@ -34,7 +34,8 @@ export class LowdbStore implements Store {
   }> = [];
   /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
   private index = new Map<string, Map<string, number>>();
-  private lastWriteFailed = false;
+  /** Partitions whose last write failed (healthy again after their next successful one). */
+  private failing = new Set<number>();
   private readonly dir: string;
 
   constructor(
@@ -131,7 +132,7 @@ export class LowdbStore implements Store {
     try {
       await part.db.write();
     } catch (e) {
-      this.lastWriteFailed = true;
+      this.failing.add(i);
       // The write did not reach the disk: go back to what the disk holds, so memory never claims
       // more than was committed. Commits whose changes were in memory at that moment are rejected too
       // (the generation check below), even if a later write of the reloaded data succeeds.
@@ -145,11 +146,11 @@ export class LowdbStore implements Store {
       throw new StoreError(`cannot write ${part.file.file}: ${(e as Error).message}`);
     }
     if (part.gen !== gen) throw new StoreError(`a failed write of ${part.file.file} discarded this commit`);
-    this.lastWriteFailed = false;
+    this.failing.delete(i);
   }
 
   healthy(): boolean {
-    return this.parts.length > 0 && !this.lastWriteFailed;
+    return this.parts.length > 0 && this.failing.size === 0;
   }
 
   private async reload(i: number): Promise<void> {

@@ -313,6 +313,7 @@ test('a failed write rejects the commit and memory goes back to what is on disk'
     join(storeDir(dir), `.p-${String(i).padStart(2, '0')}.json.tmp`),
   );
   for (const t of tmps) mkdirSync(t);
+  const failedKeys: string[] = [];
   try {
     const err = await rejection(
       s.commit('wa:1', [put('actors', 'wa:1', { v: 2 }), put('outbox', 'e1', { key: 'wa:1' })]),
@@ -329,6 +330,7 @@ test('a failed write rejects the commit and memory goes back to what is on disk'
     let fresh = '';
     for (let n = 0; n < 50 && !fresh; n++) {
       const key = `wa:fresh-${n}`;
+      failedKeys.push(key);
       const before = new Set(partFiles(dir));
       const e = await rejection(s.commit(key, [put('actors', key, { v: 1 })]));
       assert.instance(e, StoreError);
@@ -341,7 +343,10 @@ test('a failed write rejects the commit and memory goes back to what is on disk'
     for (const t of tmps) rmSync(t, { recursive: true, force: true });
   }
   await s.commit('wa:1', [put('actors', 'wa:1', { v: 3 })]);
-  assert.ok(s.healthy(), 'a good write makes the store healthy again');
+  assert.not.ok(s.healthy(), 'other partitions whose last write failed still count');
+  for (const key of failedKeys) await s.commit(key, [put('actors', key, { v: 'ok' })]);
+  for (const key of failedKeys) await s.commit(key, [remove('actors', key)]);
+  assert.ok(s.healthy(), 'good writes to every failed partition make the store healthy again');
   await s.close();
   const r = await openStore(dir);
   assert.equal(r.get('actors', 'wa:1'), { v: 3 });
