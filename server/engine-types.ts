@@ -64,7 +64,8 @@ export type EffectOutcome =
   | { ok: true; writes?: DocWrite[]; event?: MachineEvent }
   | { ok: false; permanent: boolean; error: string; retryAfterMs?: number; event?: MachineEvent };
 
-export type EffectRunner = (effect: EffectRow) => Promise<EffectOutcome>;
+/** Carries out one effect; `signal` aborts a send that is taking too long when the service stops. */
+export type EffectRunner = (effect: EffectRow, signal: AbortSignal) => Promise<EffectOutcome>;
 
 /** One stored actor (document `actors/<key>`). */
 export interface ActorRecord extends Doc {

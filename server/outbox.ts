@@ -25,6 +25,8 @@ export class Outbox {
   private timers = new Set<NodeJS.Timeout>();
   private inFlight = new Set<Promise<void>>();
   private stopped = false;
+  /** Aborts sends still under way when a drain has waited long enough. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly engine: Engine,
@@ -57,12 +59,17 @@ export class Outbox {
     return n;
   }
 
-  /** Stops taking new work and waits for the sends under way to finish and be recorded. */
-  async drain(): Promise<void> {
+  /**
+   * Stops taking new work and waits for the sends under way to finish and be recorded; a send still
+   * running after `graceMs` is aborted (it stays pending in the store and is resumed at the next start).
+   */
+  async drain(graceMs = 3000): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    const timer = setTimeout(() => this.abort.abort(), graceMs);
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    clearTimeout(timer);
   }
 
   private pump(key: string): void {
@@ -98,7 +105,7 @@ export class Outbox {
     if (!runner) outcome = { ok: false, permanent: true, error: `no runner for channel ${effect.channel}` };
     else {
       try {
-        outcome = await runner(effect);
+        outcome = await runner(effect, this.abort.signal);
       } catch (e) {
         outcome = { ok: false, permanent: false, error: `runner crashed: ${(e as Error).message}` };
       }
@@ -107,6 +114,14 @@ export class Outbox {
       if (outcome.ok) {
         await this.engine.settle(effect, outcome, false);
         this.shift(effect);
+        return;
+      }
+      if (this.abort.signal.aborted) {
+        // Cut short by a stop: not the API's fault, so not an attempt; it stays pending as it was.
+        this.log.warn('outbox: send aborted by shutdown, resumes at next start', {
+          id: effect.id,
+          key: effect.key,
+        });
         return;
       }
       const attempts = effect.attempts + 1;

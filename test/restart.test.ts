@@ -246,6 +246,35 @@ test('SIGTERM during a slow send: the send finishes and is recorded, exit 0, no 
   }
 });
 
+test('SIGTERM while a send hangs for good: the send is aborted after the grace period, resumed after restart', async () => {
+  const hung = await startFakeD360({ apiKey: KEY });
+  const fake = await startFakeD360({ apiKey: KEY });
+  const dataDir = tmpDataDir();
+  const user = '79001110005';
+  try {
+    const first = await start({ D360_API_KEY: KEY, D360_BASE_URL: hung.url, DATA_DIR: dataDir });
+    hung.failNext({ status: 200, hang: true });
+    await post(first.url, textMessage({ from: user, body: 'меню' }));
+    await eventually(() => requestsTo(hung, user).length === 1, 5000, 'the send to start');
+    const t0 = Date.now();
+    first.proc.kill('SIGTERM');
+    const code = await within(first.exited, 8000, () => `no exit; output:\n${first.output()}`);
+    const tookMs = Date.now() - t0;
+    assert.is(code, 0, `exit code; output:\n${first.output()}`);
+    assert.ok(tookMs < 6000, `stopped in ${tookMs} ms, not after the 10 s send timeout`);
+    assert.match(first.output(), 'aborted by shutdown');
+
+    await start({ D360_API_KEY: KEY, D360_BASE_URL: fake.url, DATA_DIR: dataDir });
+    await fake.waitFor((s) => s.some((b) => b.to === user), 8000);
+    await sleep(300);
+    assert.is(sentTo(fake, user).length, 1);
+  } finally {
+    cleanup();
+    await hung.close();
+    await fake.close();
+  }
+});
+
 test('SIGTERM during a hung send: exits 0 once the send fails, and the reply goes out after restart', async () => {
   const hung = await startFakeD360({ apiKey: KEY });
   const fake = await startFakeD360({ apiKey: KEY });

@@ -10,17 +10,22 @@ export function telegramApi(token: string, apiRoot: string): Api {
 }
 
 /** Something that carries out one Bot API call: the real API, or the dry-run printer. */
-export type TgSender = (call: TgCall) => Promise<void>;
+export type TgSender = (call: TgCall, signal?: AbortSignal) => Promise<void>;
 
 export function liveSender(api: Api): TgSender {
-  return async (call) => {
+  return async (call, signal) => {
     if (call.method === 'sendPhoto' && call.file) {
-      await api.sendPhoto({ ...(call.params as { chat_id: number }), photo: await fromPath(call.file) });
+      await api.sendPhoto(
+        { ...(call.params as { chat_id: number }), photo: await fromPath(call.file) },
+        signal,
+      );
       return;
     }
-    const method = (api as unknown as Record<string, (p: unknown) => Promise<unknown>>)[call.method];
+    const method = (api as unknown as Record<string, (p: unknown, s?: AbortSignal) => Promise<unknown>>)[
+      call.method
+    ];
     if (typeof method !== 'function') throw new Error(`unknown Bot API method ${call.method}`);
-    await method.call(api, call.params);
+    await method.call(api, call.params, signal);
   };
 }
 
@@ -55,7 +60,7 @@ export function drySender(print: (t: string) => void = (t) => process.stdout.wri
 
 /** Carries out `telegram` effects; a tapped inline button is acknowledged first (best effort). */
 export function telegramRunner(send: TgSender, log: Logger): EffectRunner {
-  return async (effect) => {
+  return async (effect, signal) => {
     const call = effect.payload.call as TgCall;
     const callbackQueryId = effect.payload.callbackQueryId as string | undefined;
     if (callbackQueryId && effect.attempts === 0) {
@@ -65,7 +70,7 @@ export function telegramRunner(send: TgSender, log: Logger): EffectRunner {
       }).catch((e) => log.warn('telegram: answerCallbackQuery failed', { error: (e as Error).message }));
     }
     try {
-      await send(call);
+      await send(call, signal);
       return { ok: true };
     } catch (e) {
       return classify(e);

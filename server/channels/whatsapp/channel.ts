@@ -116,24 +116,27 @@ export async function dispatchWebhook(
 /** Carries out `whatsapp` effects: checks the 24-hour window, sends, remembers the wamid. */
 export function whatsappRunner(deps: {
   engine: Engine;
-  send: (body: Record<string, unknown>) => Promise<SendResult>;
+  send: (body: Record<string, unknown>, signal?: AbortSignal) => Promise<SendResult>;
   log: Logger;
   clock?: () => number;
 }): EffectRunner {
   const clock = deps.clock ?? Date.now;
-  return async (effect) => {
+  return async (effect, signal) => {
     const to = String(effect.payload.to);
     const message = effect.payload.message as Record<string, unknown>;
     if (!windowOpen(getEmployee(deps.engine.store, to), clock())) {
       deps.log.warn('whatsapp: not sent, the 24-hour window is closed', { to, effect: effect.id });
       return { ok: true };
     }
-    const result = await deps.send({
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      to,
-      ...message,
-    });
+    const result = await deps.send(
+      {
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to,
+        ...message,
+      },
+      signal,
+    );
     if (!result.outcome.ok || !result.messageId) return result.outcome;
     return {
       ok: true,

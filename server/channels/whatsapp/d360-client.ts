@@ -16,6 +16,7 @@ export async function sendD360(
   baseUrl: string,
   apiKey: string,
   body: Record<string, unknown>,
+  signal?: AbortSignal,
 ): Promise<SendResult> {
   const limit = checkMessageLimits(body);
   if (limit)
@@ -26,7 +27,9 @@ export async function sendD360(
       method: 'POST',
       headers: { 'D360-API-KEY': apiKey, 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: signal
+        ? AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)])
+        : AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (e) {
     return { outcome: { ok: false, permanent: false, error: `network: ${(e as Error).message}` } };

@@ -21,7 +21,7 @@ export function whatsappChannel(
       const { apiKey, baseUrl } = config.whatsapp;
       const send =
         config.whatsapp.mode === 'live' && apiKey
-          ? (body: Record<string, unknown>) => sendD360(baseUrl, apiKey, body)
+          ? (body: Record<string, unknown>, signal?: AbortSignal) => sendD360(baseUrl, apiKey, body, signal)
           : dryRunD360(deps.print);
       return {
         runners: { [WHATSAPP_CHANNEL]: whatsappRunner({ engine, send, log: deps.log, clock: deps.clock }) },
