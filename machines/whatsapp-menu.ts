@@ -186,7 +186,8 @@ export const whatsappMenuMachine = setup({
         },
       },
     ],
-    // A shift tapped in an old list, outside the shift step: the old bot's meaning, today.
+    // A shift tapped: for the pending range in the shift step; from an old list elsewhere, the old
+    // bot's meaning, today.
     LIST: [
       {
         guard: 'isShift',
@@ -268,25 +269,10 @@ export const whatsappMenuMachine = setup({
         ],
       },
     },
+    // A shift tapped here is handled by the root LIST handler, which records the pending range.
     choosingShift: {
       entry: ['touch', 'clearReset'],
       on: {
-        LIST: [
-          {
-            guard: 'isShift',
-            target: 'menu',
-            actions: [
-              {
-                type: 'recordShift',
-                params: ({ event, context }) => choice(event, context).record,
-              },
-              {
-                type: 'reply',
-                params: ({ event, context }) => ({ view: 'menu', notice: choice(event, context).notice }),
-              },
-            ],
-          },
-        ],
         TEXT: [
           {
             guard: 'isCancel',
