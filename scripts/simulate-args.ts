@@ -1,6 +1,7 @@
 /**
  * Pure part of `npm run simulate`: command-line parsing, turning a command into the list of
- * webhook bodies to POST, and rendering those as curl commands. No I/O here
+ * webhook bodies to POST (WhatsApp here, the gate bot's Telegram and Zadarma ones in
+ * ./simulate-gate.ts), and rendering those as HTTP requests or curl commands. No I/O here
  * (scripts/simulate.ts does the sending).
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,22 @@ import {
   textMessage,
   type WebhookBody,
 } from '../fixtures/whatsapp';
+import { formBody } from '../fixtures/zadarma';
+import { type Channel, type Step, UsageError } from './simulate-common';
+import {
+  DEFAULT_TG_USER,
+  DEV_CALLER,
+  DEV_GATES,
+  type GateOptions,
+  normaliseEvent,
+  parseDigits,
+  parseGates,
+  parseUserId,
+  planTelegram,
+  planZadarma,
+} from './simulate-gate';
+
+export { type Channel, type Step, UsageError };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 export const DEFAULT_FROM = '79991234567';
@@ -31,17 +48,22 @@ export const COMMANDS = [
   'location',
   'full',
   'curl',
+  'tg',
+  'tg-button',
+  'tg-contact',
+  'zadarma',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
+export const TELEGRAM_COMMANDS: readonly string[] = ['tg', 'tg-button', 'tg-contact'];
 
-export interface Step {
-  /** short human description, e.g. `text "меню"`, `button FILL_TODAY` */
-  label: string;
-  /** webhook body to POST */
-  body: WebhookBody;
-}
+/** Where each channel's webhooks go on the server. */
+export const CHANNEL_PATHS: Readonly<Record<Channel, string>> = {
+  whatsapp: '/webhook',
+  telegram: '/telegram/webhook',
+  zadarma: '/zadarma/webhook',
+};
 
-export interface PlanOptions {
+export interface PlanOptions extends GateOptions {
   /** sender wa_id, digits only */
   from: string;
   /** WhatsApp profile name */
@@ -68,16 +90,12 @@ export type ParsedArgs =
   | { kind: 'run'; command: Command; args: string[]; opts: SimOptions }
   | { kind: 'error'; message: string };
 
-/** Thrown for a bad command line; the message is meant for the user. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-export const USAGE = `Switchboard webhook simulator: POSTs WhatsApp Cloud API webhook bodies to a running server.
+export const USAGE = `Switchboard webhook simulator: POSTs webhook bodies to a running server, as WhatsApp
+(360dialog), Telegram and Zadarma would, and prints what was sent (→) and what came back (←).
 
 Usage: npm run simulate -- <command> [args] [options]
 
-Commands:
+WhatsApp (POST /webhook):
   text "меню"            a text message
   button <ID>            a reply-button tap: FILL_TODAY, FILL_PERIOD, MY_STATUS
   list <ID>              a list row tap: SHIFT_DAY, SHIFT_NIGHT, SHIFT_OFF
@@ -91,15 +109,50 @@ Commands:
   curl                   print ready-to-paste curl commands (text, button, list)
                          for the given --url/--from; sends nothing
 
+Gate bot, Telegram (POST /telegram/webhook):
+  tg "/hvirtka"          a message from --user; a /command carries the bot_command entity
+  tg-button <DATA>       an inline-button tap (callback_query), e.g. gate:vorota, gate:hvirtka
+  tg-contact --phone N   the user shares their own contact card; with --from-user ID it is a
+                         forwarded card of someone else (contact.user_id = ID, or none)
+
+Gate bot, Zadarma (POST /zadarma/webhook, form-encoded; answers are printed):
+  zadarma start --gate G the first notification of a gate's callback (NOTIFY_START)
+  zadarma end --gate G   its final one, by default NOTIFY_END with --disposition cancel
+                         --duration 5 (= the relay rang and rejected: opened). For NOTIFY_END
+                         the relay is caller_id and our number called_did; for NOTIFY_OUT_END
+                         the relay is destination and our number internal
+  zadarma ivr --from N   a call into the voice menu: NOTIFY_START, then one NOTIFY_IVR per
+                         --digits entry, all with one pbx_call_id
+
 Options:
-  --url URL              server base URL (POSTs go to URL/webhook);
-                         default $SIM_URL or ${DEFAULT_URL}
-  --from DIGITS          sender phone number (wa_id); default ${DEFAULT_FROM}
-  --name NAME            sender profile name; default "${DEFAULT_NAME}"
+  --url URL              server base URL; default $SIM_URL or ${DEFAULT_URL}
   --header Name=value    extra header on every POST (repeatable), e.g. for WEBHOOK_SECRET_HEADER
-  --shift ID             list row for the period command; default ${DEFAULT_SHIFT}
   --pause MS             pause between steps of a multi-step command; default ${DEFAULT_PAUSE_MS}
   -h, --help             this text
+ WhatsApp:
+  --from DIGITS          sender phone number (wa_id); default ${DEFAULT_FROM}
+  --name NAME            sender profile name; default "${DEFAULT_NAME}"
+  --shift ID             list row for the period command; default ${DEFAULT_SHIFT}
+ Telegram:
+  --user ID              the sender's Telegram user id; default ${DEFAULT_TG_USER}
+  --name NAME            the sender's first name
+  --phone NUMBER         tg-contact: the number on the card
+  --from-user ID|none    tg-contact: the card is someone else's (or has no user_id)
+  --tg-secret SECRET     send X-Telegram-Bot-Api-Secret-Token; default $TELEGRAM_WEBHOOK_SECRET
+ Zadarma:
+  --gate hvirtka|vorota  start/end: which gate's callback
+  --relay NUMBER         start/end: the relay's number; default from $GATES
+                         (dev default ${DEV_GATES})
+  --event NAME           start: NOTIFY_START (default) or NOTIFY_OUT_START;
+                         end: NOTIFY_END (default) or NOTIFY_OUT_END
+  --disposition D        end: cancel (default), busy, no answer, answered, failed…
+  --duration S           end: seconds; default 5
+  --from NUMBER          ivr: the caller's number, e.g. 0501112233; default ${DEFAULT_FROM}
+  --digits D[,D…]        ivr: keys pressed, one NOTIFY_IVR each, e.g. 1 or 5,1
+  --pbx ID               pbx_call_id; default a fresh one
+  --secret SECRET        sign with the Signature header; default $ZADARMA_API_SECRET
+ Our number (called_did / internal) is $ZADARMA_CALLER, default ${DEV_CALLER}. GATES,
+ ZADARMA_CALLER and the secrets are read from the environment and from .env, as the server does.
 
 Examples:
   npm run simulate -- text "меню"
@@ -107,6 +160,11 @@ Examples:
   npm run simulate -- period "01.11-07.11" --shift SHIFT_NIGHT
   npm run simulate -- full --header "X-Webhook-Secret=s3cret"
   npm run simulate -- curl --url https://my-tunnel.example.com
+  npm run simulate -- tg-contact --user 42 --phone 0501112233
+  npm run simulate -- tg "/hvirtka" --user 42 --name Іван
+  npm run simulate -- tg-button gate:vorota --user 42
+  npm run simulate -- zadarma end --gate hvirtka --disposition cancel --duration 5
+  npm run simulate -- zadarma ivr --from 0501112233 --digits 5,1
 `;
 
 function isCommand(s: string): s is Command {
@@ -146,13 +204,50 @@ export function normalizeUrl(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-/** Where the webhook bodies go: `<url>/webhook` (unless the URL already ends with /webhook). */
-export function webhookUrl(url: string): string {
-  const base = url.replace(/\/+$/, '');
-  return base.endsWith('/webhook') ? base : `${base}/webhook`;
+/**
+ * Where a channel's webhooks go: `<url>` plus the channel's path. A URL that already ends with one
+ * of the webhook paths (a tunnel URL copied from a webhook setting) has that path replaced.
+ */
+export function endpointUrl(url: string, channel: Channel): string {
+  let base = url.replace(/\/+$/, '');
+  const known = Object.values(CHANNEL_PATHS).sort((a, b) => b.length - a.length);
+  const suffix = known.find((p) => base.endsWith(p));
+  if (suffix) base = base.slice(0, -suffix.length);
+  return `${base}${CHANNEL_PATHS[channel]}`;
 }
 
-/** Parses process.argv.slice(2). Never throws; `env` supplies SIM_URL. */
+/** Where the WhatsApp bodies go: `<url>/webhook` (unless the URL already ends with /webhook). */
+export function webhookUrl(url: string): string {
+  return endpointUrl(url, 'whatsapp');
+}
+
+/** What each option applies to: [does it apply to command (and zadarma subcommand), where it does]. */
+const OPTION_SCOPES: Record<string, [(command: string, sub: string | undefined) => boolean, string]> = {
+  shift: [(c) => c === 'period', 'the period command'],
+  from: [
+    (c, sub) => !TELEGRAM_COMMANDS.includes(c) && (c !== 'zadarma' || sub === 'ivr'),
+    'WhatsApp commands and zadarma ivr (Telegram uses --user)',
+  ],
+  name: [(c) => c !== 'zadarma', 'WhatsApp and Telegram commands'],
+  user: [(c) => TELEGRAM_COMMANDS.includes(c), 'tg, tg-button and tg-contact'],
+  'tg-secret': [(c) => TELEGRAM_COMMANDS.includes(c), 'tg, tg-button and tg-contact'],
+  phone: [(c) => c === 'tg-contact', 'tg-contact'],
+  'from-user': [(c) => c === 'tg-contact', 'tg-contact'],
+  gate: [(c, sub) => c === 'zadarma' && sub !== 'ivr', 'zadarma start and zadarma end'],
+  relay: [(c, sub) => c === 'zadarma' && sub !== 'ivr', 'zadarma start and zadarma end'],
+  event: [(c, sub) => c === 'zadarma' && sub !== 'ivr', 'zadarma start and zadarma end'],
+  disposition: [(c, sub) => c === 'zadarma' && sub === 'end', 'zadarma end'],
+  duration: [(c, sub) => c === 'zadarma' && sub === 'end', 'zadarma end'],
+  digits: [(c, sub) => c === 'zadarma' && sub === 'ivr', 'zadarma ivr'],
+  pbx: [(c) => c === 'zadarma', 'zadarma commands'],
+  secret: [(c) => c === 'zadarma', 'zadarma commands'],
+};
+
+/**
+ * Parses process.argv.slice(2). Never throws. `env` supplies SIM_URL and the gate bot's settings as
+ * the server reads them: GATES, ZADARMA_CALLER, ZADARMA_API_SECRET, TELEGRAM_WEBHOOK_SECRET
+ * (empty counts as unset).
+ */
 export function parseCommandLine(argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs {
   try {
     const { values, positionals } = parseArgs({
@@ -167,6 +262,18 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
         shift: { type: 'string' },
         pause: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        user: { type: 'string' },
+        phone: { type: 'string' },
+        'from-user': { type: 'string' },
+        'tg-secret': { type: 'string' },
+        gate: { type: 'string' },
+        relay: { type: 'string' },
+        event: { type: 'string' },
+        disposition: { type: 'string' },
+        duration: { type: 'string' },
+        digits: { type: 'string' },
+        pbx: { type: 'string' },
+        secret: { type: 'string' },
       },
     });
     const [command, ...args] = positionals;
@@ -174,6 +281,13 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
     if (!isCommand(command)) {
       throw new UsageError(`unknown command "${command}" (expected one of: ${COMMANDS.join(', ')})`);
     }
+    const sub = command === 'zadarma' ? args[0] : undefined;
+    for (const [option, [applies, where]] of Object.entries(OPTION_SCOPES)) {
+      if ((values as Record<string, unknown>)[option] !== undefined && !applies(command, sub)) {
+        throw new UsageError(`--${option} only applies to ${where}`);
+      }
+    }
+    const envOf = (name: string) => env[name]?.trim() || undefined;
 
     const from = (values.from ?? DEFAULT_FROM).trim().replace(/^\+/, '');
     if (!/^\d{5,15}$/.test(from)) throw new UsageError(`bad --from "${values.from}": expected digits only`);
@@ -192,6 +306,18 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       headers[k] = v;
     }
 
+    let duration: number | undefined;
+    if (values.duration !== undefined) {
+      duration = Number(values.duration.trim());
+      if (!/^\d+$/.test(values.duration.trim()) || !Number.isSafeInteger(duration)) {
+        throw new UsageError(`bad --duration "${values.duration}": expected whole seconds, e.g. 5`);
+      }
+    }
+    const fromUser = values['from-user'];
+    const gatesEnv = envOf('GATES');
+    const zadarmaSecret = values.secret ?? envOf('ZADARMA_API_SECRET');
+    const telegramSecret = values['tg-secret'] ?? envOf('TELEGRAM_WEBHOOK_SECRET');
+
     const opts: SimOptions = {
       url: normalizeUrl(values.url ?? (env.SIM_URL || DEFAULT_URL)),
       from,
@@ -199,10 +325,25 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       shift: values.shift === undefined ? DEFAULT_SHIFT : normalizeShift(values.shift),
       headers,
       pauseMs,
+      ...(values.user !== undefined ? { user: parseUserId(values.user, '--user') } : {}),
+      ...(values.phone !== undefined ? { phone: values.phone } : {}),
+      ...(fromUser !== undefined
+        ? { fromUser: fromUser.trim().toLowerCase() === 'none' ? null : parseUserId(fromUser, '--from-user') }
+        : {}),
+      gates: gatesEnv === undefined ? parseGates(DEV_GATES) : parseGates(gatesEnv),
+      caller: envOf('ZADARMA_CALLER') ?? DEV_CALLER,
+      ...(values.gate !== undefined ? { gate: values.gate.trim().toLowerCase() } : {}),
+      ...(values.relay !== undefined ? { relay: values.relay } : {}),
+      ...(values.event !== undefined && (sub === 'start' || sub === 'end')
+        ? { event: normaliseEvent(values.event, sub) }
+        : {}),
+      ...(values.disposition !== undefined ? { disposition: values.disposition.trim() } : {}),
+      ...(duration !== undefined ? { duration } : {}),
+      ...(values.digits !== undefined ? { digits: parseDigits(values.digits) } : {}),
+      ...(values.pbx !== undefined ? { pbx: values.pbx.trim() } : {}),
+      ...(zadarmaSecret ? { zadarmaSecret } : {}),
+      ...(telegramSecret ? { telegramSecret } : {}),
     };
-    if (values.shift !== undefined && command !== 'period') {
-      throw new UsageError('--shift only applies to the period command');
-    }
     planSteps(command, args, opts); // validate the arguments now
     return { kind: 'run', command, args, opts };
   } catch (e) {
@@ -226,9 +367,10 @@ function oneId(command: string, args: string[], examples: readonly string[]): st
 }
 
 /**
- * Turns a command and its positional arguments into the webhook bodies to send, in order.
- * Throws UsageError on bad arguments. For `curl` it returns the bodies to print (text, button, list).
- * Every call builds fresh message ids.
+ * Turns a command and its positional arguments into the webhook bodies to send, in order, each with
+ * the headers it needs (a Zadarma Signature, the Telegram secret token). Throws UsageError on bad
+ * arguments. For `curl` it returns the bodies to print (text, button, list). Every call builds fresh
+ * message / update / pbx_call ids.
  */
 export function planSteps(command: string, args: string[], opts: PlanOptions): Step[] {
   const who = {
@@ -237,14 +379,20 @@ export function planSteps(command: string, args: string[], opts: PlanOptions): S
     timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
   };
   const text = (body: string): Step => ({
+    channel: 'whatsapp',
     label: `text ${JSON.stringify(body)}`,
     body: textMessage({ ...who, body }),
   });
   const button = (buttonId: string): Step => ({
+    channel: 'whatsapp',
     label: `button ${buttonId}`,
     body: buttonReply({ ...who, buttonId }),
   });
-  const list = (rowId: string): Step => ({ label: `list ${rowId}`, body: listReply({ ...who, rowId }) });
+  const list = (rowId: string): Step => ({
+    channel: 'whatsapp',
+    label: `list ${rowId}`,
+    body: listReply({ ...who, rowId }),
+  });
   const period = (dates: string, shift: string): Step[] => [button('FILL_PERIOD'), text(dates), list(shift)];
 
   switch (command) {
@@ -268,10 +416,10 @@ export function planSteps(command: string, args: string[], opts: PlanOptions): S
     case 'image':
     case 'sticker':
       noArgs(command, args);
-      return [{ label: command, body: mediaMessage({ ...who, kind: command }) }];
+      return [{ channel: 'whatsapp', label: command, body: mediaMessage({ ...who, kind: command }) }];
     case 'location':
       noArgs(command, args);
-      return [{ label: 'location', body: locationMessage(who) }];
+      return [{ channel: 'whatsapp', label: 'location', body: locationMessage(who) }];
     case 'full':
       noArgs(command, args);
       return [
@@ -285,6 +433,12 @@ export function planSteps(command: string, args: string[], opts: PlanOptions): S
     case 'curl':
       noArgs(command, args);
       return [text('меню'), button('FILL_TODAY'), list('SHIFT_DAY')];
+    case 'tg':
+    case 'tg-button':
+    case 'tg-contact':
+      return planTelegram(command, args, opts);
+    case 'zadarma':
+      return planZadarma(args, opts);
     default:
       throw new UsageError(`unknown command "${command}" (expected one of: ${COMMANDS.join(', ')})`);
   }
@@ -299,10 +453,52 @@ export function messageIdOf(body: WebhookBody): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-/** `→ text "меню" from 79991234567 (wamid.…)` */
-export function describeStep(step: Step, from: string): string {
+/**
+ * One line per step: `→ text "меню" from 79991234567 (wamid.…)`,
+ * `→ tg "/hvirtka" from user 42 (update 1712345678901)`,
+ * `→ zadarma NOTIFY_END hvirtka +380500000001 cancel 5 s (pbx out_…, signed)`.
+ */
+export function describeStep(step: Step, from = ''): string {
+  if (step.channel === 'zadarma') {
+    const notes = [`pbx ${step.body.pbx_call_id ?? '-'}`];
+    if (step.headers?.Signature) notes.push('signed');
+    return `→ ${step.label} (${notes.join(', ')})`;
+  }
+  if (step.channel === 'telegram') {
+    const u = step.body as {
+      update_id?: number;
+      message?: { from?: { id?: number } };
+      callback_query?: { from?: { id?: number } };
+    };
+    const user = (u.message ?? u.callback_query)?.from?.id;
+    return `→ ${step.label} from user ${user ?? '?'} (update ${u.update_id})`;
+  }
   const id = messageIdOf(step.body);
   return `→ ${step.label} from ${from}${id ? ` (${id})` : ''}`;
+}
+
+/** The HTTP request of one step, ready for fetch(). */
+export interface StepRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * The POST for a step: JSON for WhatsApp and Telegram, a form for Zadarma; Content-Type, then the
+ * step's own headers, then --header ones (which win).
+ */
+export function requestOf(step: Step, opts: { url: string; headers: Record<string, string> }): StepRequest {
+  const form = step.channel === 'zadarma';
+  return {
+    url: endpointUrl(opts.url, step.channel),
+    headers: {
+      'Content-Type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+      ...step.headers,
+      ...opts.headers,
+    },
+    body: step.channel === 'zadarma' ? formBody(step.body) : JSON.stringify(step.body),
+  };
 }
 
 /** POSIX-shell single quoting. */
@@ -312,15 +508,13 @@ export function shellQuote(s: string): string {
 
 /** One ready-to-paste curl command per step. */
 export function renderCurl(steps: Step[], opts: { url: string; headers: Record<string, string> }): string[] {
-  const headerArgs = [
-    `-H ${shellQuote('Content-Type: application/json')}`,
-    ...Object.entries(opts.headers).map(([k, v]) => `-H ${shellQuote(`${k}: ${v}`)}`),
-  ];
-  return steps.map((s) =>
-    [
+  return steps.map((s) => {
+    const r = requestOf(s, opts);
+    const headerArgs = Object.entries(r.headers).map(([k, v]) => `-H ${shellQuote(`${k}: ${v}`)}`);
+    return [
       `# ${s.label}`,
-      `curl -sS -i -X POST ${shellQuote(webhookUrl(opts.url))} ${headerArgs.join(' ')} \\`,
-      `  --data-raw ${shellQuote(JSON.stringify(s.body))}`,
-    ].join('\n'),
-  );
+      `curl -sS -i -X POST ${shellQuote(r.url)} ${headerArgs.join(' ')} \\`,
+      `  --data-raw ${shellQuote(r.body)}`,
+    ].join('\n');
+  });
 }

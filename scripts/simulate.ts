@@ -1,9 +1,11 @@
 /**
- * `npm run simulate -- <command> [args] [options]`: POSTs WhatsApp webhook bodies to a running
- * Switchboard server, one step at a time, printing what was sent and what came back.
- * `npm run simulate -- --help` lists the commands. The pure part lives in ./simulate-args.ts.
+ * `npm run simulate -- <command> [args] [options]`: POSTs webhook bodies (WhatsApp, and the gate
+ * bot's Telegram and Zadarma ones) to a running Switchboard server, one step at a time, printing
+ * what was sent and what came back. `npm run simulate -- --help` lists the commands. The pure part
+ * lives in ./simulate-args.ts and ./simulate-gate.ts.
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
@@ -11,10 +13,10 @@ import {
   parseCommandLine,
   planSteps,
   renderCurl,
+  requestOf,
   type SimOptions,
   type Step,
   USAGE,
-  webhookUrl,
 } from './simulate-args';
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -52,14 +54,15 @@ function formatBody(text: string, contentType: string | null): string {
 
 /** Sends one step; returns true on a 2xx answer. Throws Unreachable when the server can't be reached. */
 async function send(step: Step, opts: SimOptions): Promise<boolean> {
-  const url = webhookUrl(opts.url);
+  const request = requestOf(step, opts);
+  const { url } = request;
   console.log(describeStep(step, opts.from));
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...opts.headers },
-      body: JSON.stringify(step.body),
+      headers: request.headers,
+      body: request.body,
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (e) {
@@ -79,6 +82,10 @@ async function send(step: Step, opts: SimOptions): Promise<boolean> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The server reads .env (without overriding the environment); so do we, for GATES, ZADARMA_CALLER
+  // and the webhook secrets.
+  const dotEnv = resolve('.env');
+  if (existsSync(dotEnv)) process.loadEnvFile(dotEnv);
   const parsed = parseCommandLine(argv, process.env);
   if (parsed.kind === 'help') {
     console.log(USAGE);

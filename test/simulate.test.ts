@@ -10,14 +10,21 @@ import {
   DEFAULT_PAUSE_MS,
   DEFAULT_URL,
   describeStep,
+  endpointUrl,
   messageIdOf,
+  type PlanOptions,
   parseCommandLine,
   planSteps,
   renderCurl,
+  requestOf,
   type Step,
   UsageError,
   webhookUrl,
 } from '../scripts/simulate-args';
+import { DEFAULT_TG_USER, DEV_CALLER, parseGates, TG_SECRET_HEADER } from '../scripts/simulate-gate';
+import { verifyWebhookSignature } from '../server/channels/zadarma/sign';
+import { normalisePhone } from '../server/gate/phone';
+import { eventually, startTestService } from './helpers/service';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FROM = '79990001122';
@@ -311,6 +318,474 @@ test('webhookUrl / renderCurl', () => {
   assert.match(out[1] ?? '', '"id":"FILL_TODAY"');
 });
 
+// ---------------------------------------------------------------- gate bot: Telegram
+
+interface TgUser {
+  id: number;
+  is_bot: boolean;
+  first_name: string;
+}
+interface TgUpdate {
+  update_id: number;
+  message?: {
+    message_id: number;
+    from: TgUser;
+    chat: { id: number; type: string };
+    date: number;
+    text?: string;
+    entities?: { type: string; offset: number; length: number }[];
+    contact?: { phone_number: string; first_name: string; user_id?: number };
+  };
+  callback_query?: { id: string; from: TgUser; data: string; message: { chat: { id: number } } };
+}
+
+function tgOf(step: Step | undefined): TgUpdate {
+  assert.ok(step, 'a step');
+  assert.is(step.channel, 'telegram');
+  return step.body as unknown as TgUpdate;
+}
+
+function fieldsOf(step: Step | undefined): Record<string, string> {
+  assert.ok(step, 'a step');
+  assert.ok(step.channel === 'zadarma', `a zadarma step, got ${step.channel}`);
+  return step.body;
+}
+
+const one = (command: string, args: string[], opts: Omit<PlanOptions, 'from'> = {}): Step => {
+  const steps = planSteps(command, args, { from: FROM, ...opts });
+  assert.is(steps.length, 1, `${command} ${args.join(' ')}: one step`);
+  return steps[0] as Step;
+};
+
+test('tg: a /command carries the bot_command entity; plain text has none', () => {
+  const step = one('tg', ['/hvirtka'], { user: 42, name: 'Іван', timestamp: 1700000000 });
+  assert.is(step.label, 'tg "/hvirtka"');
+  assert.is(step.headers, undefined);
+  const u = tgOf(step);
+  assert.ok(u.message);
+  assert.is(u.message.text, '/hvirtka');
+  assert.equal(u.message.entities, [{ offset: 0, length: 8, type: 'bot_command' }]);
+  assert.is(u.message.from.id, 42);
+  assert.is(u.message.from.is_bot, false);
+  assert.is(u.message.from.first_name, 'Іван');
+  assert.equal(u.message.chat, { id: 42, first_name: 'Іван', type: 'private' });
+  assert.is(u.message.date, 1700000000);
+
+  const text = tgOf(one('tg', ['відкрий', 'хвіртку'], { user: 7 }));
+  assert.is(text.message?.text, 'відкрий хвіртку');
+  assert.is(text.message?.entities, undefined);
+  assert.is(text.message?.from.id, 7);
+
+  assert.is(tgOf(one('tg', ['/start'])).message?.from.id, DEFAULT_TG_USER);
+  assert.throws(() => planSteps('tg', [], { from: FROM }), /needs the message text/);
+});
+
+test('tg: update ids are unique and increasing, and clock-based so a later run does not reuse them', () => {
+  const before = Date.now();
+  const ids = [
+    ...planSteps('tg', ['/hvirtka'], { from: FROM }),
+    ...planSteps('tg', ['/hvirtka'], { from: FROM }),
+    ...planSteps('tg-button', ['gate:vorota'], { from: FROM }),
+    ...planSteps('tg-contact', [], { from: FROM, phone: '0501112233' }),
+  ].map((s) => tgOf(s).update_id);
+  assert.is(new Set(ids).size, ids.length);
+  for (let i = 1; i < ids.length; i++) assert.ok((ids[i] ?? 0) > (ids[i - 1] ?? 0), `${ids}`);
+  assert.ok((ids[0] ?? 0) >= before, 'not below the clock');
+  for (const id of ids) assert.ok(Number.isSafeInteger(id));
+});
+
+test('tg-button: a callback_query with the data, from the user, in their chat', () => {
+  const step = one('tg-button', ['gate:vorota'], { user: 42 });
+  assert.is(step.label, 'tg-button gate:vorota');
+  const q = tgOf(step).callback_query;
+  assert.ok(q);
+  assert.is(q.data, 'gate:vorota');
+  assert.is(q.from.id, 42);
+  assert.is(q.message.chat.id, 42);
+  assert.type(q.id, 'string');
+  assert.is(tgOf(step).message, undefined);
+  assert.throws(() => planSteps('tg-button', [], { from: FROM }), /button data/);
+  assert.throws(() => planSteps('tg-button', ['a', 'b'], { from: FROM }), /button data/);
+});
+
+test('tg-contact: own card (contact.user_id = sender), a forwarded one, one without user_id', () => {
+  const own = one('tg-contact', [], { user: 42, phone: '0501112233' });
+  assert.is(own.label, 'tg-contact 0501112233 (own card)');
+  const m = tgOf(own).message;
+  assert.ok(m?.contact);
+  assert.is(m.contact.phone_number, '0501112233');
+  assert.is(m.contact.user_id, 42);
+  assert.is(m.from.id, 42);
+
+  const same = tgOf(one('tg-contact', [], { user: 42, phone: '0501112233', fromUser: 42 }));
+  assert.is(same.message?.contact?.user_id, 42);
+
+  const forwarded = one('tg-contact', [], { user: 42, phone: '0501112233', fromUser: 99 });
+  assert.is(forwarded.label, 'tg-contact 0501112233 (card of user 99)');
+  assert.is(tgOf(forwarded).message?.contact?.user_id, 99);
+  assert.is(tgOf(forwarded).message?.from.id, 42);
+
+  const anonymous = tgOf(one('tg-contact', [], { user: 42, phone: '0501112233', fromUser: null }));
+  assert.ok(anonymous.message?.contact);
+  assert.not.ok('user_id' in anonymous.message.contact);
+
+  assert.throws(() => planSteps('tg-contact', [], { from: FROM }), /needs --phone/);
+  assert.throws(() => planSteps('tg-contact', ['x'], { from: FROM, phone: '1' }), /takes no arguments/);
+});
+
+test('tg: the secret token header when a Telegram secret is given', () => {
+  for (const [command, args] of [
+    ['tg', ['/vorota']],
+    ['tg-button', ['gate:hvirtka']],
+    ['tg-contact', []],
+  ] as const) {
+    const step = one(command, [...args], { telegramSecret: 't0p', phone: '0501112233' });
+    assert.equal(step.headers, { [TG_SECRET_HEADER]: 't0p' }, command);
+  }
+});
+
+// ---------------------------------------------------------------- gate bot: Zadarma
+
+const RELAY_H = '380500000001';
+const RELAY_V = '380500000002';
+const SECRET = 'z-secret-0123456789';
+
+test('zadarma end: NOTIFY_END with the relay as caller_id and our number as called_did', () => {
+  const step = one('zadarma', ['end'], { gate: 'hvirtka', disposition: 'cancel', duration: 5, pbx: 'out_1' });
+  const f = fieldsOf(step);
+  assert.is(f.event, 'NOTIFY_END');
+  assert.is(normalisePhone(f.caller_id ?? ''), RELAY_H);
+  assert.is(normalisePhone(f.called_did ?? ''), normalisePhone(DEV_CALLER));
+  assert.is(f.destination, undefined);
+  assert.is(f.pbx_call_id, 'out_1');
+  assert.is(f.disposition, 'cancel');
+  assert.is(f.duration, '5');
+  assert.match(f.call_start ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.ok(f.status_code && f.call_id_with_rec !== undefined && f.is_recorded === '0');
+  assert.is(step.headers, undefined, 'unsigned without a secret');
+  assert.match(step.label, `zadarma NOTIFY_END hvirtka +${RELAY_H} cancel 5 s`);
+
+  // defaults: cancel, 5 s (the "opened" case), a fresh outgoing pbx_call_id each time
+  const a = fieldsOf(one('zadarma', ['end'], { gate: 'vorota' }));
+  const b = fieldsOf(one('zadarma', ['end'], { gate: 'vorota' }));
+  assert.is(a.disposition, 'cancel');
+  assert.is(a.duration, '5');
+  assert.is(normalisePhone(a.caller_id ?? ''), RELAY_V);
+  assert.match(a.pbx_call_id ?? '', /^out_/);
+  assert.is.not(a.pbx_call_id, b.pbx_call_id);
+  assert.is(fieldsOf(one('zadarma', ['end'], { gate: 'vorota', duration: 0 })).duration, '0');
+});
+
+test('zadarma end: NOTIFY_OUT_END with the relay as destination and our number as internal', () => {
+  const f = fieldsOf(
+    one('zadarma', ['end'], {
+      gate: 'hvirtka',
+      event: 'NOTIFY_OUT_END',
+      disposition: 'busy',
+      duration: 0,
+      caller: '100',
+    }),
+  );
+  assert.is(f.event, 'NOTIFY_OUT_END');
+  assert.is(normalisePhone(f.destination ?? ''), RELAY_H);
+  assert.is(f.internal, '100');
+  assert.is.not(normalisePhone(f.caller_id ?? ''), RELAY_H);
+  assert.is(f.called_did, undefined);
+  assert.is(f.disposition, 'busy');
+  assert.is(f.duration, '0');
+});
+
+test('zadarma start: NOTIFY_START (relay = caller_id) or NOTIFY_OUT_START (relay = destination)', () => {
+  const s = fieldsOf(one('zadarma', ['start'], { gate: 'hvirtka', pbx: 'out_9' }));
+  assert.is(s.event, 'NOTIFY_START');
+  assert.is(normalisePhone(s.caller_id ?? ''), RELAY_H);
+  assert.is(s.pbx_call_id, 'out_9');
+  const o = fieldsOf(one('zadarma', ['start'], { gate: 'vorota', event: 'NOTIFY_OUT_START' }));
+  assert.is(o.event, 'NOTIFY_OUT_START');
+  assert.is(normalisePhone(o.destination ?? ''), RELAY_V);
+  assert.is(o.internal, DEV_CALLER);
+  assert.throws(() => planSteps('zadarma', ['start'], { from: FROM, gate: 'x' }), /unknown --gate/);
+  assert.throws(
+    () => planSteps('zadarma', ['start'], { from: FROM, gate: 'hvirtka', event: 'NOTIFY_END' }),
+    /--event/,
+  );
+});
+
+test('zadarma start/end: relays from GATES, --relay overrides, a gate without a relay is an error', () => {
+  const gates = parseGates('hvirtka=0637442017,vorota=+380930063585');
+  const f = fieldsOf(one('zadarma', ['end'], { gate: 'vorota', gates }));
+  assert.is(normalisePhone(f.caller_id ?? ''), '380930063585');
+  const r = fieldsOf(one('zadarma', ['end'], { gate: 'vorota', gates, relay: '0671234567' }));
+  assert.is(normalisePhone(r.caller_id ?? ''), '380671234567');
+  const bare = fieldsOf(one('zadarma', ['start'], { relay: '0671234567' }));
+  assert.is(normalisePhone(bare.caller_id ?? ''), '380671234567');
+  const ours = fieldsOf(one('zadarma', ['end'], { gate: 'hvirtka', caller: '0441112233' }));
+  assert.is(normalisePhone(ours.called_did ?? ''), '380441112233');
+
+  assert.throws(
+    () =>
+      planSteps('zadarma', ['end'], { from: FROM, gate: 'hvirtka', gates: parseGates('vorota=0500000002') }),
+    /no relay number in GATES/,
+  );
+  assert.throws(() => planSteps('zadarma', ['end'], { from: FROM }), /needs --gate/);
+  assert.throws(() => planSteps('zadarma', ['end'], { from: FROM, relay: 'abc' }), /not a phone number/);
+  assert.throws(() => parseGates('gate=1'), /GATES must look like/);
+  assert.throws(() => planSteps('zadarma', [], { from: FROM }), /needs one of start, end, ivr/);
+  assert.throws(() => planSteps('zadarma', ['dance'], { from: FROM }), /got "dance"/);
+  assert.throws(
+    () => planSteps('zadarma', ['end', 'x'], { from: FROM, gate: 'hvirtka' }),
+    /no more arguments/,
+  );
+});
+
+test('zadarma ivr: NOTIFY_START, then one NOTIFY_IVR per digit, one pbx_call_id', () => {
+  const only = planSteps('zadarma', ['ivr'], { from: '0501112233' });
+  assert.is(only.length, 1);
+  const start = fieldsOf(only[0]);
+  assert.is(start.event, 'NOTIFY_START');
+  assert.is(normalisePhone(start.caller_id ?? ''), '380501112233');
+  assert.match(start.pbx_call_id ?? '', /^in_/);
+
+  const steps = planSteps('zadarma', ['ivr'], { from: '0501112233', digits: ['5', '1'], pbx: 'in_7' });
+  assert.equal(
+    steps.map((s) => [fieldsOf(s).event, fieldsOf(s)['wait_dtmf[digits]']]),
+    [
+      ['NOTIFY_START', undefined],
+      ['NOTIFY_IVR', '5'],
+      ['NOTIFY_IVR', '1'],
+    ],
+  );
+  for (const s of steps) {
+    const f = fieldsOf(s);
+    assert.is(f.pbx_call_id, 'in_7');
+    assert.is(f.caller_id, start.caller_id);
+    assert.is(f.called_did, start.called_did);
+  }
+  assert.is(fieldsOf(steps[1])['wait_dtmf[name]'], 'main_menu');
+  assert.is((steps[2] as Step).label, 'zadarma NOTIFY_IVR from +380501112233 digits 1');
+
+  const fresh = planSteps('zadarma', ['ivr'], { from: '0501112233', digits: ['1'] });
+  assert.is(fieldsOf(fresh[0]).pbx_call_id, fieldsOf(fresh[1]).pbx_call_id);
+  assert.is.not(fieldsOf(fresh[0]).pbx_call_id, start.pbx_call_id);
+});
+
+test('zadarma: with a secret every body carries a Signature that verifies', () => {
+  const steps = [
+    ...planSteps('zadarma', ['ivr'], { from: '0501112233', digits: ['5', '1'], zadarmaSecret: SECRET }),
+    ...planSteps('zadarma', ['start'], { from: FROM, gate: 'hvirtka', zadarmaSecret: SECRET }),
+    ...planSteps('zadarma', ['start'], {
+      from: FROM,
+      gate: 'hvirtka',
+      event: 'NOTIFY_OUT_START',
+      zadarmaSecret: SECRET,
+    }),
+    ...planSteps('zadarma', ['end'], { from: FROM, gate: 'vorota', zadarmaSecret: SECRET }),
+    ...planSteps('zadarma', ['end'], {
+      from: FROM,
+      gate: 'vorota',
+      event: 'NOTIFY_OUT_END',
+      zadarmaSecret: SECRET,
+    }),
+  ];
+  assert.is(steps.length, 7);
+  for (const s of steps) {
+    const f = fieldsOf(s);
+    const signature = s.headers?.Signature;
+    assert.ok(signature, `${f.event} signed`);
+    assert.ok(verifyWebhookSignature(f, signature, SECRET), `${f.event} verifies`);
+    assert.not.ok(verifyWebhookSignature(f, signature, 'another-secret'), `${f.event} not with another`);
+    // and it still verifies after the round trip through the form encoding
+    const wire = Object.fromEntries(
+      new URLSearchParams(requestOf(s, { url: DEFAULT_URL, headers: {} }).body),
+    );
+    assert.equal(wire, f);
+    assert.ok(verifyWebhookSignature(wire, signature, SECRET));
+    assert.match(describeStep(s), ', signed)');
+  }
+});
+
+// ---------------------------------------------------------------- requests and URLs
+
+test('requestOf: JSON or form, the right endpoint, step headers, --header wins', () => {
+  const opts = { url: 'http://h:1', headers: { 'X-Extra': 'e' } };
+  const wa = requestOf(one('text', ['меню']), opts);
+  assert.is(wa.url, 'http://h:1/webhook');
+  assert.equal(wa.headers, { 'Content-Type': 'application/json', 'X-Extra': 'e' });
+  assert.is(JSON.parse(wa.body).object, 'whatsapp_business_account');
+
+  const tgStep = one('tg', ['/hvirtka'], { telegramSecret: 's' });
+  const tg = requestOf(tgStep, opts);
+  assert.is(tg.url, 'http://h:1/telegram/webhook');
+  assert.equal(tg.headers, { 'Content-Type': 'application/json', [TG_SECRET_HEADER]: 's', 'X-Extra': 'e' });
+  assert.equal(JSON.parse(tg.body), tgStep.body);
+
+  const zd = requestOf(one('zadarma', ['end'], { gate: 'hvirtka', zadarmaSecret: SECRET }), {
+    url: 'http://h:1',
+    headers: { Signature: 'forced' },
+  });
+  assert.is(zd.url, 'http://h:1/zadarma/webhook');
+  assert.is(zd.headers['Content-Type'], 'application/x-www-form-urlencoded');
+  assert.is(zd.headers.Signature, 'forced');
+  assert.match(zd.body, /^event=NOTIFY_END&/);
+});
+
+test('endpointUrl: each channel its path; a pasted webhook URL has its path replaced', () => {
+  assert.is(endpointUrl('http://h:1', 'telegram'), 'http://h:1/telegram/webhook');
+  assert.is(endpointUrl('http://h:1/', 'zadarma'), 'http://h:1/zadarma/webhook');
+  assert.is(endpointUrl('https://t.example/webhook', 'zadarma'), 'https://t.example/zadarma/webhook');
+  assert.is(
+    endpointUrl('https://t.example/zadarma/webhook', 'telegram'),
+    'https://t.example/telegram/webhook',
+  );
+  assert.is(endpointUrl('https://t.example/telegram/webhook', 'whatsapp'), 'https://t.example/webhook');
+  assert.is(endpointUrl('https://t.example/base', 'telegram'), 'https://t.example/base/telegram/webhook');
+});
+
+test('describeStep: Telegram and Zadarma lines', () => {
+  const tgStep = one('tg', ['/hvirtka'], { user: 42 });
+  assert.is(describeStep(tgStep), `→ tg "/hvirtka" from user 42 (update ${tgOf(tgStep).update_id})`);
+  const btn = one('tg-button', ['gate:vorota'], { user: 5 });
+  assert.match(describeStep(btn), /^→ tg-button gate:vorota from user 5 \(update \d+\)$/);
+  const zd = one('zadarma', ['end'], { gate: 'hvirtka', pbx: 'out_1' });
+  assert.is(describeStep(zd), `→ zadarma NOTIFY_END hvirtka +${RELAY_H} cancel 5 s (pbx out_1)`);
+});
+
+test('renderCurl: a form body and the Signature for Zadarma', () => {
+  const steps = planSteps('zadarma', ['end'], { from: FROM, gate: 'hvirtka', zadarmaSecret: SECRET });
+  const [c] = renderCurl(steps, { url: 'http://h:1', headers: {} });
+  assert.match(c ?? '', "'http://h:1/zadarma/webhook'");
+  assert.match(c ?? '', "-H 'Content-Type: application/x-www-form-urlencoded'");
+  assert.match(c ?? '', `-H 'Signature: ${steps[0]?.headers?.Signature}'`);
+  assert.match(c ?? '', "--data-raw 'event=NOTIFY_END&");
+});
+
+// ---------------------------------------------------------------- gate bot: command line
+
+test('parseCommandLine: the README spellings', () => {
+  const readme = [
+    ['tg', '/hvirtka', '--user', '42'],
+    ['tg', '/hvirtka', '--user', '42', '--name', 'Іван'],
+    ['tg-button', 'gate:vorota', '--user', '42'],
+    ['tg-contact', '--user', '42', '--phone', '0501112233'],
+    ['tg-contact', '--user', '42', '--phone', '0501112233', '--from-user', '99'],
+    ['zadarma', 'end', '--gate', 'hvirtka', '--disposition', 'cancel', '--duration', '5'],
+    ['zadarma', 'end', '--gate', 'hvirtka', '--event', 'NOTIFY_OUT_END', '--pbx', 'out_1'],
+    ['zadarma', 'start', '--gate', 'hvirtka'],
+    ['zadarma', 'ivr', '--from', '0501112233', '--digits', '1'],
+    ['zadarma', 'ivr', '--from', '0501112233', '--digits', '5,1'],
+    ['zadarma', 'ivr', '--from', '0501112233'],
+  ];
+  for (const argv of readme) {
+    const p = parseCommandLine(argv);
+    assert.ok(p.kind === 'run', `${argv.join(' ')}: ${JSON.stringify(p)}`);
+  }
+  const c = parseCommandLine(['tg-contact', '--user', '42', '--phone', '0501112233', '--from-user', '99']);
+  assert.ok(c.kind === 'run');
+  assert.is(c.opts.user, 42);
+  assert.is(c.opts.phone, '0501112233');
+  assert.is(c.opts.fromUser, 99);
+  const none = parseCommandLine(['tg-contact', '--phone', '0501112233', '--from-user', 'none']);
+  assert.ok(none.kind === 'run');
+  assert.is(none.opts.fromUser, null);
+  const e = parseCommandLine([
+    'zadarma',
+    'end',
+    '--gate',
+    'hvirtka',
+    '--event',
+    'out_end',
+    '--duration',
+    '0',
+  ]);
+  assert.ok(e.kind === 'run');
+  assert.is(e.opts.event, 'NOTIFY_OUT_END');
+  assert.is(e.opts.duration, 0);
+  const d = parseCommandLine(['zadarma', 'ivr', '--from', '0501112233', '--digits', '5, 1']);
+  assert.ok(d.kind === 'run');
+  assert.equal(d.opts.digits, ['5', '1']);
+  assert.equal(
+    planSteps(d.command, d.args, d.opts).map((s) => fieldsOf(s).event),
+    ['NOTIFY_START', 'NOTIFY_IVR', 'NOTIFY_IVR'],
+  );
+});
+
+test('parseCommandLine: GATES, ZADARMA_CALLER and the secrets from env; options win', () => {
+  const plain = parseCommandLine(['zadarma', 'end', '--gate', 'hvirtka']);
+  assert.ok(plain.kind === 'run');
+  assert.equal(plain.opts.gates, parseGates('hvirtka=0500000001,vorota=0500000002'));
+  assert.is(plain.opts.caller, DEV_CALLER);
+  assert.is(plain.opts.zadarmaSecret, undefined);
+
+  const env = {
+    GATES: 'hvirtka=0637442017,vorota=0930063585',
+    ZADARMA_CALLER: '0441112233',
+    ZADARMA_API_SECRET: SECRET,
+    TELEGRAM_WEBHOOK_SECRET: 'tg-s',
+  };
+  const p = parseCommandLine(['zadarma', 'end', '--gate', 'hvirtka'], env);
+  assert.ok(p.kind === 'run');
+  const [step] = planSteps(p.command, p.args, p.opts);
+  const f = fieldsOf(step);
+  assert.is(normalisePhone(f.caller_id ?? ''), '380637442017');
+  assert.is(normalisePhone(f.called_did ?? ''), '380441112233');
+  assert.ok(verifyWebhookSignature(f, step?.headers?.Signature, SECRET));
+
+  const o = parseCommandLine(
+    ['zadarma', 'end', '--gate', 'hvirtka', '--secret', 'other', '--relay', '0671234567'],
+    env,
+  );
+  assert.ok(o.kind === 'run');
+  const [os] = planSteps(o.command, o.args, o.opts);
+  assert.is(normalisePhone(fieldsOf(os).caller_id ?? ''), '380671234567');
+  assert.ok(verifyWebhookSignature(fieldsOf(os), os?.headers?.Signature, 'other'));
+
+  const t = parseCommandLine(['tg', '/start'], env);
+  assert.ok(t.kind === 'run');
+  assert.equal(planSteps(t.command, t.args, t.opts)[0]?.headers, { [TG_SECRET_HEADER]: 'tg-s' });
+  const t2 = parseCommandLine(['tg', '/start', '--tg-secret', 'mine'], env);
+  assert.ok(t2.kind === 'run');
+  assert.equal(planSteps(t2.command, t2.args, t2.opts)[0]?.headers, { [TG_SECRET_HEADER]: 'mine' });
+
+  const empty = parseCommandLine(['tg', '/start'], { TELEGRAM_WEBHOOK_SECRET: ' ', GATES: '' });
+  assert.ok(empty.kind === 'run');
+  assert.is(empty.opts.telegramSecret, undefined);
+  assert.equal(empty.opts.gates, parseGates('hvirtka=0500000001,vorota=0500000002'));
+});
+
+test('parseCommandLine: gate bot errors', () => {
+  const bad: [string[], RegExp, Record<string, string>?][] = [
+    [['tg'], /needs the message text/],
+    [['tg', '/x', '--user', 'abc'], /--user/],
+    [['tg', '/x', '--user', '0'], /--user/],
+    [['tg', '/x', '--from', '380501112233'], /--from only applies to WhatsApp commands and zadarma ivr/],
+    [['tg', '/x', '--gate', 'hvirtka'], /--gate only applies to zadarma start and zadarma end/],
+    [['text', 'x', '--user', '42'], /--user only applies to tg/],
+    [['tg-contact', '--user', '42'], /needs --phone/],
+    [['tg-contact', '--phone', '1', '--from-user', 'x'], /--from-user/],
+    [['tg-button', 'a', '--phone', '1'], /--phone only applies to tg-contact/],
+    [['zadarma'], /needs one of start, end, ivr/],
+    [['zadarma', 'end'], /needs --gate/],
+    [['zadarma', 'end', '--gate', 'garage'], /unknown --gate/],
+    [['zadarma', 'end', '--gate', 'hvirtka', '--duration', '-1'], /--duration/],
+    [['zadarma', 'end', '--gate', 'hvirtka', '--duration', 'long'], /--duration/],
+    [['zadarma', 'end', '--gate', 'hvirtka', '--event', 'NOTIFY_START'], /--event/],
+    [['zadarma', 'start', '--gate', 'hvirtka', '--disposition', 'busy'], /--disposition only applies/],
+    [['zadarma', 'end', '--gate', 'hvirtka', '--digits', '1'], /--digits only applies to zadarma ivr/],
+    [['zadarma', 'ivr', '--from', '0501112233', '--gate', 'hvirtka'], /--gate only applies/],
+    [['zadarma', 'ivr', '--from', '0501112233', '--digits', '1,,2'], /--digits/],
+    [['zadarma', 'ivr', '--from', '0501112233', '--digits', 'x'], /--digits/],
+    [['zadarma', 'end', '--gate', 'hvirtka', '--from', '0501112233'], /--from only applies/],
+    [['zadarma', 'end', '--gate', 'hvirtka'], /GATES must look like/, { GATES: 'hvirtka' }],
+    [['zadarma', 'end', '--gate', 'hvirtka'], /no relay number/, { GATES: 'vorota=0500000002' }],
+    [['text', 'x', '--secret', 's'], /--secret only applies to zadarma/],
+  ];
+  for (const [argv, re, env] of bad) {
+    const p = parseCommandLine(argv, env);
+    assert.is(p.kind, 'error', argv.join(' '));
+    if (p.kind === 'error') assert.match(p.message, re, argv.join(' '));
+  }
+});
+
 // ---------------------------------------------------------------- end to end
 
 interface Recorded {
@@ -351,11 +826,23 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function runSimulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Gate settings the simulator reads, emptied so neither this shell nor a .env leaks into the test. */
+const CLEAN_ENV = {
+  SIM_URL: '',
+  GATES: '',
+  ZADARMA_CALLER: '',
+  ZADARMA_API_SECRET: '',
+  TELEGRAM_WEBHOOK_SECRET: '',
+};
+
+function runSimulate(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('npx', ['tsx', 'scripts/simulate.ts', ...args], {
       cwd: ROOT,
-      env: { ...process.env, SIM_URL: '' },
+      env: { ...process.env, ...CLEAN_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -441,6 +928,76 @@ test('e2e: curl sends nothing and prints commands', async () => {
     assert.match(r.stdout, `${rec.url}/webhook`);
   } finally {
     await close(rec.server);
+  }
+});
+
+test('e2e: the gate bot in the real service: contact, /hvirtka, the callback ends, the voice menu', async () => {
+  const svc = await startTestService({ ALLOWED_PHONES: '0501112233' });
+  const sim = async (args: string[]) => {
+    const r = await runSimulate([...args, '--url', svc.url, '--pause', '0']);
+    assert.is(r.code, 0, `${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+  const printedWith = (what: string) =>
+    eventually(() => svc.printed.some((t) => t.includes(what)), 10_000, `"${what}" printed`);
+  try {
+    const contact = await sim(['tg-contact', '--user', '42', '--phone', '0501112233']);
+    assert.match(contact.stdout, /→ tg-contact 0501112233 \(own card\) from user 42 \(update \d+\)/);
+    assert.match(contact.stdout, '← 200 OK {}');
+
+    await sim(['tg', '/hvirtka', '--user', '42']);
+    // the callback is requested through the outbox, after the update is committed
+    await printedWith('[zadarma dry-run] callback from 0733103110 to 380500000001');
+
+    const end = await sim([
+      'zadarma',
+      'end',
+      '--gate',
+      'hvirtka',
+      '--disposition',
+      'cancel',
+      '--duration',
+      '5',
+    ]);
+    assert.match(end.stdout, '→ zadarma NOTIFY_END hvirtka +380500000001 cancel 5 s (pbx out_');
+    assert.match(end.stdout, '← 200 OK {"status":"ok"}');
+    await printedWith('Хвіртка відчинено');
+
+    const ivr = await sim(['zadarma', 'ivr', '--from', '0501112233', '--digits', '1']);
+    const answers = ivr.stdout.split('\n').filter((l) => l.startsWith('← '));
+    assert.is(answers.length, 2, ivr.stdout);
+    assert.match(answers[0] ?? '', '"wait_dtmf"');
+    assert.match(answers[1] ?? '', 'Відкриваємо ворота');
+    assert.match(answers[1] ?? '', '"hangup":1');
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('e2e: with the webhook secrets set, signed requests pass and unsigned ones get 401', async () => {
+  const secrets = { ZADARMA_API_SECRET: SECRET, TELEGRAM_WEBHOOK_SECRET: 'tg-secret-1' };
+  const svc = await startTestService({ ALLOWED_PHONES: '0501112233', ...secrets });
+  try {
+    const url = ['--url', svc.url, '--pause', '0'];
+    const ivr = await runSimulate(
+      ['zadarma', 'ivr', '--from', '0501112233', '--digits', '2', ...url],
+      secrets,
+    );
+    assert.is(ivr.code, 0, ivr.stderr);
+    assert.match(ivr.stdout, ', signed)');
+    assert.match(ivr.stdout, 'Відкриваємо хвіртку');
+    const tg = await runSimulate(['tg', '/start', '--user', '42', ...url], secrets);
+    assert.is(tg.code, 0, tg.stderr);
+    await eventually(() => svc.printed.some((t) => t.includes('[telegram dry-run → chat 42]')), 10_000);
+
+    const unsigned = await runSimulate(['zadarma', 'ivr', '--from', '0501112233', ...url]);
+    assert.is(unsigned.code, 1);
+    assert.match(unsigned.stderr, '← 401 Unauthorized');
+    const wrong = await runSimulate(['tg', '/start', '--user', '42', '--tg-secret', 'nope', ...url]);
+    assert.is(wrong.code, 1);
+    assert.match(wrong.stderr, '← 401 Unauthorized');
+  } finally {
+    await svc.stop();
   }
 });
 

@@ -65,7 +65,7 @@ export const uk = {
   contactRefused: (org: Org, firstName: string) =>
     `⚠️ Доступ обмежено, ${firstName}!\n\n❌ Ваш номер не зареєстровано в системі ${org.name}${org.supportPhone ? `\n\n📞 Для реєстрації зверніться: ${org.supportPhone}` : ''}`,
   denied: '❌ Доступ заборонено! Спочатку авторизуйтеся через /start',
-  cooldown: (seconds: number) => `⏳ Зачекайте ${seconds} секунд перед наступним дзвінком`,
+  cooldown: (seconds: number) => `⏳ Зачекайте ${seconds} ${secondsWord(seconds)} перед наступним дзвінком`,
   alreadyOpening: (gate: string) =>
     `⏳ Відкриття ${the[gateName(gate)]} вже триває. Зачекайте на результат, будь ласка.`,
   keys: (gate: string) => (gateName(gate) === 'vorota' ? '🚪 Підбираємо ключі…' : '🔑 Підбираємо ключі…'),
@@ -131,6 +131,15 @@ export const uk = {
     goodbye: 'Спробуйте ще раз пізніше. До побачення.',
   } satisfies Record<IvrPrompt, string | ((org: Org) => string)>,
 } as const;
+
+/** "1 секунду", "2 секунди", "5 секунд" (accusative after "Зачекайте"). */
+function secondsWord(n: number): string {
+  const mod10 = n % 10;
+  const mod100 = n % 100;
+  if (mod10 === 1 && mod100 !== 11) return 'секунду';
+  if (mod10 >= 2 && mod10 <= 4 && (mod100 < 12 || mod100 > 14)) return 'секунди';
+  return 'секунд';
+}
 
 /** A phone number as a voice reads it best: digit by digit, nothing else. */
 const spokenDigits = (phone: string) => phone.replace(/\D/g, '').split('').join(' ');
