@@ -31,12 +31,18 @@ export interface IvrContext {
   caller: string;
   attempts: number;
   choice: 'vorota' | 'hvirtka' | null;
+  /** A caller who hangs up in the menu sends nothing more: the actor ends itself after this (epoch ms). */
+  deadline: number | null;
 }
+
+/** How long a call may stay in the menu before its actor is closed. */
+export const IVR_MENU_TTL_MS = 10 * 60 * 1000;
 
 export type IvrEvent =
   | { type: 'NOTIFY_START'; now: number; caller: string; allowed: boolean }
   | { type: 'NOTIFY_IVR'; now: number; digits: string }
-  | { type: 'CALL_END'; now: number };
+  | { type: 'CALL_END'; now: number }
+  | { type: 'TIMEOUT'; now: number };
 
 const DIGIT_GATES: Record<string, 'vorota' | 'hvirtka'> = { '1': 'vorota', '2': 'hvirtka' };
 const gateOf = (e: IvrEvent) => (e.type === 'NOTIFY_IVR' ? DIGIT_GATES[e.digits.trim()] : undefined);
@@ -47,6 +53,7 @@ export const ivrCallMachine = setup({
     answer: (_, _p: AnswerParams) => {},
     /** Outbound: open a gate for this caller (a gate call with source `ivr`). */
     openGate: (_, _p: { gate: 'vorota' | 'hvirtka'; caller: string }) => {},
+    closed: assign({ deadline: null }),
   },
   guards: {
     allowed: ({ event }) => event.type === 'NOTIFY_START' && event.allowed,
@@ -56,7 +63,7 @@ export const ivrCallMachine = setup({
 }).createMachine({
   id: 'ivr-call',
   initial: 'new',
-  context: { caller: '', attempts: 0, choice: null },
+  context: { caller: '', attempts: 0, choice: null, deadline: null },
   states: {
     new: {
       on: {
@@ -65,7 +72,10 @@ export const ivrCallMachine = setup({
             guard: 'allowed',
             target: 'menu',
             actions: [
-              assign({ caller: ({ event }) => event.caller }),
+              assign({
+                caller: ({ event }) => event.caller,
+                deadline: ({ event }) => event.now + IVR_MENU_TTL_MS,
+              }),
               { type: 'answer', params: { prompt: 'menu', waitDtmf: true, hangup: false } },
             ],
           },
@@ -119,10 +129,11 @@ export const ivrCallMachine = setup({
           },
         ],
         CALL_END: 'ended',
+        TIMEOUT: 'ended',
       },
     },
-    opening: { type: 'final' },
-    refused: { type: 'final' },
-    ended: { type: 'final' },
+    opening: { type: 'final', entry: 'closed' },
+    refused: { type: 'final', entry: 'closed' },
+    ended: { type: 'final', entry: 'closed' },
   },
 });

@@ -4,6 +4,7 @@ import { IVR_PROMPTS, type IvrPrompt } from '../machines/ivr-call';
 import type { GateName } from '../machines/telegram-chat';
 import { isTimeZone } from './clock';
 import { normalisePhone } from './gate/phone';
+import { parsePublicUrl } from './public-url';
 
 /** Every setting of the service, typed. Names and defaults are the contract in DESIGN.md. */
 export interface Config {
@@ -13,6 +14,8 @@ export interface Config {
   dataDir: string;
   timezone: string;
   adminToken?: string;
+  /** The https origin the platforms call (PUBLIC_URL); only `doctor` and `webhooks` read it. */
+  publicUrl?: string;
   whatsapp: WhatsAppConfig;
   telegram: TelegramConfig;
   zadarma: ZadarmaConfig;
@@ -232,6 +235,10 @@ export function readConfig(env: Env = process.env): Config {
     if (id) ivrSounds[prompt] = id;
   }
 
+  const publicRaw = get('PUBLIC_URL');
+  const publicUrl = publicRaw === undefined ? undefined : parsePublicUrl(publicRaw);
+  if (publicUrl && 'error' in publicUrl) problems.push(`PUBLIC_URL ${publicUrl.error}`);
+
   const config: Config = {
     port: int('PORT', 8000, 0, 65535),
     host: get('HOST') ?? '0.0.0.0',
@@ -239,6 +246,7 @@ export function readConfig(env: Env = process.env): Config {
     dataDir: resolve(get('DATA_DIR') ?? './data'),
     timezone,
     adminToken: get('ADMIN_TOKEN'),
+    publicUrl: publicUrl && 'url' in publicUrl ? publicUrl.url : undefined,
     whatsapp: {
       mode: waMode,
       apiKey,
@@ -292,5 +300,9 @@ export function secretsOf(config: Config): string[] {
     config.whatsapp.verifyToken,
     config.whatsapp.secretHeader?.value,
     config.adminToken,
+    config.telegram.token,
+    config.telegram.webhookSecret,
+    config.zadarma.apiKey,
+    config.zadarma.apiSecret,
   ].filter((s): s is string => typeof s === 'string');
 }

@@ -149,7 +149,29 @@ export class Engine {
       machine,
       dedupeKey: `timeout:${key}:${deadline}`,
       event: ({ now }) => ({ type: 'TIMEOUT', now }),
+    }).then((result) => {
+      // Already fired (e.g. before a crash): forget it, or the sweeper would keep asking.
+      if (result.duplicate && this.deadlines.get(key) === deadline) this.deadlines.delete(key);
+      return result;
     });
+  }
+
+  /** Forgets finished actors (final state) not touched since `before`; their domain records stay. */
+  async pruneFinished(before: number): Promise<number> {
+    const byPartition = new Map<string, DocWrite[]>();
+    for (const a of this.store.all<ActorRecord>('actors')) {
+      if (a.updatedAt >= before || (a.snapshot as { status?: string }).status !== 'done') continue;
+      const partition = this.partitionOf(a.key);
+      const list = byPartition.get(partition) ?? [];
+      list.push(remove('actors', a.key));
+      byPartition.set(partition, list);
+    }
+    let n = 0;
+    for (const [partition, writes] of byPartition) {
+      await this.lock.run(partition, () => this.store.commit(partition, writes));
+      n += writes.length;
+    }
+    return n;
   }
 
   /** Forgets dedupe keys seen before `before` (they can no longer be redelivered). */

@@ -1,6 +1,9 @@
 import { DEDUPE_TTL_MS, type Engine } from './engine';
 import type { Logger } from './log';
 
+/** Finished actors (a gate call, a voice-menu call) are kept this long for the inspector, then dropped. */
+export const FINISHED_ACTOR_TTL_MS = 7 * 24 * 3600 * 1000;
+
 /**
  * Turns stored deadlines into TIMEOUT events (dialog expiry, call timeouts) and forgets dedupe keys
  * older than the platforms redeliver. Deadlines are data in the store, so they fire after a restart
@@ -47,6 +50,9 @@ export class Sweeper {
       this.lastPrune = now;
       await this.engine.pruneDedupe(now - DEDUPE_TTL_MS).catch((e) => {
         this.log.error('sweeper: pruning dedupe keys failed', { error: (e as Error).message });
+      });
+      await this.engine.pruneFinished(now - FINISHED_ACTOR_TTL_MS).catch((e) => {
+        this.log.error('sweeper: pruning finished actors failed', { error: (e as Error).message });
       });
     }
   }

@@ -1,4 +1,5 @@
 import { CALLS, type CallDoc, pendingCallOf } from '../../storage/calls';
+import { put } from '../../storage/store';
 import type { GatesConfig } from '../config';
 import type { Engine } from '../engine';
 import type { Logger } from '../log';
@@ -83,19 +84,34 @@ export async function routeZadarmaEvent(
   }
   const key = ivrKey(pbx);
   if (event === 'NOTIFY_START') {
-    const phone = normalisePhone(fields.caller_id ?? '');
-    const result = await engine.dispatch({
-      key,
-      machine: IVR_MACHINE,
-      dedupeKey,
-      event: ({ now }) => ({
-        type: 'NOTIFY_START',
-        now,
-        caller: phone ?? (fields.caller_id ?? '').slice(0, 32),
-        allowed: phone !== null && deps.access.phoneAllowed(phone),
-      }),
+    // Zadarma signs caller_id, called_did and call_start only, not pbx_call_id: a captured NOTIFY_START
+    // replayed with a new call id would verify. The signed fields of a real call never repeat, so a
+    // second sighting under another call id is refused. Serialised so two replays cannot race.
+    const signedKey = `zd:signed:${event}:${fields.caller_id ?? ''}|${fields.called_did ?? ''}|${fields.call_start ?? ''}`;
+    return engine.lock.run('zadarma:notify-start', async () => {
+      const seen = engine.store.get<{ key: string }>('dedupe', signedKey);
+      if (seen && seen.key !== key) {
+        log.warn('zadarma: NOTIFY_START replayed under another pbx_call_id, refused', {
+          pbx,
+          first: seen.key,
+        });
+        return HANGUP;
+      }
+      const phone = normalisePhone(fields.caller_id ?? '');
+      const result = await engine.dispatch({
+        key,
+        machine: IVR_MACHINE,
+        dedupeKey,
+        event: ({ now }) => ({
+          type: 'NOTIFY_START',
+          now,
+          caller: phone ?? (fields.caller_id ?? '').slice(0, 32),
+          allowed: phone !== null && deps.access.phoneAllowed(phone),
+        }),
+        writes: (now) => [put('dedupe', signedKey, { key, at: now })],
+      });
+      return result.response ?? HANGUP;
     });
-    return result.response ?? HANGUP;
   }
   const known = engine.store.get('actors', key) !== undefined;
   if (event === 'NOTIFY_IVR') {

@@ -68,7 +68,8 @@ export function zadarmaRoutes(deps: {
 /** Form fields (or a flat JSON object, nested `wait_dtmf` flattened to `wait_dtmf[digits]`) as strings. */
 async function readFields(ctx: Context): Promise<Record<string, string>> {
   const text = await readText(ctx, ZADARMA_BODY_LIMIT);
-  const type = ctx.get('content-type');
+  // Media types are case-insensitive (RFC 9110 §8.3.1).
+  const type = ctx.get('content-type').toLowerCase();
   const out: Record<string, string> = Object.create(null);
   if (type.includes('json')) {
     let body: unknown;
