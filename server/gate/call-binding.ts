@@ -16,7 +16,7 @@ export function gateCallBinding(deps: { org: Org; adminIds: number[] }): Binding
   return {
     ...MACHINES['gate-call'],
     partition: (key) => `gate:${gateOfKey(key)}`,
-    interpret(actions, { key, now, after }) {
+    interpret(actions, { key, now, event, after }) {
       const plan: Plan = { effects: [], writes: [] };
       const message = (chatId: number, text: string) =>
         plan.effects.push({
@@ -25,9 +25,10 @@ export function gateCallBinding(deps: { org: Org; adminIds: number[] }): Binding
         });
       for (const a of actions) {
         const p = a.params as Record<string, string>;
-        if (a.type === 'requestCallback')
-          plan.effects.push({ channel: 'zadarma', payload: { gate: p.gate, to: p.to } });
-        else if (a.type === 'claimGate') plan.writes.push(claimGate(String(p.gate), key, now));
+        if (a.type === 'requestCallback') {
+          const askedAt = typeof event.askedAt === 'number' ? event.askedAt : now;
+          plan.effects.push({ channel: 'zadarma', payload: { gate: p.gate, to: p.to, askedAt } });
+        } else if (a.type === 'claimGate') plan.writes.push(claimGate(String(p.gate), key, now));
         else if (a.type === 'releaseGate') plan.writes.push(releaseGate(String(p.gate), key));
         else if (a.type === 'notify') {
           const n = a.params as NotifyParams;

@@ -33,6 +33,8 @@ export function gateRunner(engine: Engine, gates: GatesConfig): EffectRunner {
           ...(typeof effect.payload.caller === 'string' ? { caller: effect.payload.caller } : {}),
           busy: pending !== null && pending !== key,
           timeoutMs: gates.callTimeoutMs,
+          // When the user asked: this effect may have waited behind a failing reply or a restart.
+          askedAt: effect.createdAt,
         };
       },
     });

@@ -37,7 +37,8 @@ export async function routeZadarmaEvent(
   const { engine, log } = deps;
   const event = fields.event ?? '';
   const pbx = (fields.pbx_call_id ?? '').slice(0, 128);
-  const dedupeKey = `zd:${event}:${pbx}`;
+  // Without a call id there is nothing to tell two events apart: such an event is not deduplicated.
+  const dedupeKey = pbx ? `zd:${event}:${pbx}` : undefined;
   const gate = gateLeg(fields, deps.gates.relays);
 
   if (gate) {

@@ -4,7 +4,7 @@
  * updates and wait for the bot's messages, and signed Zadarma webhooks.
  */
 import { commandUpdate, contactUpdate, callbackQueryUpdate as tapUpdate } from '../../fixtures/telegram';
-import { signed, type ZadarmaFields } from '../../fixtures/zadarma';
+import { incomingCall, signed, type ZadarmaFields } from '../../fixtures/zadarma';
 import { WEBHOOK_SIGNATURE_HEADER } from '../../server/channels/zadarma/sign';
 import type { CallDoc } from '../../storage/calls';
 import { type FakeTelegram, type Json, type SentItem, startFakeTelegram } from '../fakes/telegram';
@@ -48,12 +48,20 @@ const CLEAN: Record<string, string> = {
   ADMIN_TOKEN: '',
 };
 
-/** A clock the test moves forward (real time keeps running underneath, so retries still fire). */
+/**
+ * A clock the test moves forward. Real time keeps running underneath (so outbox retries still fire)
+ * unless the test freezes it, for exact arithmetic on time left; a frozen clock never lets a retried
+ * effect come due, so freeze only where nothing fails.
+ */
 export class TestClock {
   offset = 0;
-  readonly now = (): number => Date.now() + this.offset;
+  private frozenAt: number | null = null;
+  readonly now = (): number => (this.frozenAt ?? Date.now()) + this.offset;
   advance(ms: number): void {
     this.offset += ms;
+  }
+  freeze(): void {
+    this.frozenAt = Date.now();
   }
 }
 
@@ -274,6 +282,26 @@ export async function openGate(
   await zd.waitFor((c) => c.length >= callbacks + 1, 5000);
   const initiated = await user.waitText(INITIATED[gate], from);
   return { keys, initiated };
+}
+
+/**
+ * A whole gate call: the user opens, Zadarma reports the relay leg's START and END (signed); resolves
+ * with the message the END produced.
+ */
+export async function runCall(
+  rig: Rig,
+  user: TgUser,
+  gate: 'hvirtka' | 'vorota',
+  disposition: string,
+  duration: number,
+): Promise<SentItem> {
+  await openGate(user, rig.zd, gate);
+  const leg = incomingCall({ caller_id: RELAY[gate] });
+  await zadarmaOk(rig.url, leg.start());
+  const from = user.messages().length;
+  await zadarmaOk(rig.url, leg.end({ disposition, duration }));
+  await rig.tg.waitFor((s) => s.filter((m) => m.chat_id === user.id).length > from, 5000);
+  return user.messages()[from] as SentItem;
 }
 
 /** Polls until `check` holds (re-exported for the test files). */

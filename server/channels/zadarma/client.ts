@@ -65,10 +65,13 @@ export function zadarmaRunner(deps: {
   const clock = deps.clock ?? Date.now;
   return async (effect): Promise<EffectOutcome> => {
     const now = clock();
-    if (now - effect.createdAt > STALE_CALLBACK_MS) {
+    // Measured from the user's request (payload.askedAt), not from when this effect was queued.
+    const asked = typeof effect.payload.askedAt === 'number' ? effect.payload.askedAt : effect.createdAt;
+    const since = Math.min(asked, effect.createdAt);
+    if (now - since > STALE_CALLBACK_MS) {
       deps.log.warn('zadarma: callback request too old, not sent', {
         key: effect.key,
-        ageMs: now - effect.createdAt,
+        ageMs: now - since,
       });
       return { ok: true, event: { type: 'API_FAILED', now, message: uk.staleRequest } };
     }
