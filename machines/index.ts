@@ -1,4 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
+import { ADMIN_ALERTS_VERSION, adminAlertsMachine } from './admin-alerts';
 import { GATE_CALL_VERSION, gateCallMachine } from './gate-call';
 import { IVR_CALL_VERSION, ivrCallMachine } from './ivr-call';
 import { TELEGRAM_CHAT_VERSION, telegramChatMachine } from './telegram-chat';
@@ -43,6 +44,13 @@ export const MACHINES = {
     keyPrefix: 'ivr:',
     description: 'One outside call in the voice menu',
     logic: ivrCallMachine,
+  },
+  'admin-alerts': {
+    name: 'admin-alerts',
+    version: ADMIN_ALERTS_VERSION,
+    keyPrefix: 'alerts:',
+    description: 'Admin alerts: one actor (alerts:admin) that deduplicates and rate-limits them',
+    logic: adminAlertsMachine,
   },
 } as const satisfies Record<string, MachineEntry>;
 

@@ -5,9 +5,11 @@ import { datesInRange, type IsoDate, type PeriodError, parsePeriod } from './per
  * The attendance dialog of one WhatsApp user (actor key `wa:<wa_id>`).
  *
  * Pure: the clock (`now`, `today`) and what the store knows (`recent`, `taken`) arrive inside the
- * events; what the dialog wants done leaves as two named actions, `reply` (exactly one per inbound
- * message: hints and errors ride in the body of the menu or list they come with) and `recordShift`.
- * The server renders a reply's view into a 360dialog message with the Russian texts.
+ * events; what the dialog wants done leaves as named actions: `reply` (exactly one per inbound
+ * message: hints and errors ride in the body of the menu or list they come with), `recordShift`, and
+ * for the daily shift reminder (REMIND, sent by the server at REMINDER_TIME) `remindTemplate` (outside
+ * the 24-hour window) and `setReminders` ("стоп" / "старт"). The server renders a reply's view into a
+ * 360dialog message with the Russian texts.
  */
 export const WHATSAPP_MENU_VERSION = 1;
 /** An idle dialog starts fresh on the next message after this long. */
@@ -39,7 +41,10 @@ export type Notice =
   | { kind: 'status'; records: ShiftRecord[] }
   | { kind: 'unsupported' }
   | { kind: 'unknownButton' }
-  | { kind: 'cancelled' };
+  | { kind: 'cancelled' }
+  | { kind: 'reminder'; date: IsoDate }
+  | { kind: 'remindersOff' }
+  | { kind: 'remindersOn' };
 
 /** What one reply shows; `reset` says the dialog was restarted after an upgrade. */
 export type View = (
@@ -73,7 +78,21 @@ export type WhatsAppMenuEvent =
   | (Inbound & { type: 'BUTTON'; id: string })
   | (Inbound & { type: 'LIST'; id: string })
   | (Inbound & { type: 'UNSUPPORTED'; kind: string })
-  | { type: 'TIMEOUT'; now: number };
+  | { type: 'TIMEOUT'; now: number }
+  | {
+      /** The daily shift reminder; what the store knows about this employee rides along. */
+      type: 'REMIND';
+      now: number;
+      today: IsoDate;
+      /** The WhatsApp profile name (the template's body parameter). */
+      name: string;
+      /** Inside the 24-hour window: a session message may be sent. */
+      windowOpen: boolean;
+      /** Today already has a record. */
+      recorded: boolean;
+      /** The employee answered "стоп". */
+      stopped: boolean;
+    };
 
 export interface WhatsAppMenuContext {
   pending: Range | null;
@@ -83,7 +102,10 @@ export interface WhatsAppMenuContext {
   reset: boolean;
 }
 
-const CANCEL_WORDS = new Set(['меню', 'menu', 'отмена', 'cancel', 'start', 'старт', 'начать', '/start']);
+const CANCEL_WORDS = new Set(['меню', 'menu', 'отмена', 'cancel', 'start', 'начать', '/start']);
+/** Stop / resume the daily reminder (both also show the menu). */
+const STOP_WORDS = new Set(['стоп']);
+const START_WORDS = new Set(['старт']);
 const TYPED_SHIFTS: Record<string, Shift> = {
   дневная: 'day',
   день: 'day',
@@ -94,14 +116,38 @@ const TYPED_SHIFTS: Record<string, Shift> = {
 
 const normalise = (text: string) => text.trim().toLowerCase().replace(/\s+/g, ' ');
 const isCancel = (text: string) => CANCEL_WORDS.has(normalise(text));
+const isStop = (text: string) => STOP_WORDS.has(normalise(text));
+const isStart = (text: string) => START_WORDS.has(normalise(text));
 const typedShift = (text: string): Shift | undefined => TYPED_SHIFTS[normalise(text)];
 const shiftOf = (id: string): Shift | undefined => SHIFT_IDS[id as keyof typeof SHIFT_IDS];
 const today = (e: Inbound): Range => ({ start: e.today, end: e.today, days: 1, isToday: true });
-/** Narrows to a message event: only TIMEOUT carries none, and no transition that reads it takes TIMEOUT. */
+/** Narrows to a message event: TIMEOUT and REMIND carry none, and no transition that reads it takes them. */
 const inbound = (e: WhatsAppMenuEvent): Inbound => {
-  if (e.type === 'TIMEOUT') throw new Error('TIMEOUT carries no message');
+  if (e.type === 'TIMEOUT' || e.type === 'REMIND') throw new Error(`${e.type} carries no message`);
   return e;
 };
+
+/** "стоп" / "старт" from any state: store the choice, confirm it with the menu. */
+function stopStart(menu: string) {
+  return [
+    {
+      guard: 'isStop' as const,
+      target: menu,
+      actions: [
+        { type: 'setReminders' as const, params: { on: false } },
+        { type: 'reply' as const, params: { view: 'menu', notice: { kind: 'remindersOff' } } as View },
+      ],
+    },
+    {
+      guard: 'isStart' as const,
+      target: menu,
+      actions: [
+        { type: 'setReminders' as const, params: { on: true } },
+        { type: 'reply' as const, params: { view: 'menu', notice: { kind: 'remindersOn' } } as View },
+      ],
+    },
+  ];
+}
 
 function recordOf(range: Range, shift: Shift, e: Inbound) {
   const dates = datesInRange(range.start, range.end);
@@ -123,11 +169,20 @@ export const whatsappMenuMachine = setup({
     reply: (_, _view: View) => {},
     /** Durable: one attendance record per date (written in the same commit as the snapshot). */
     recordShift: (_, _params: RecordShiftParams) => {},
+    /** Outbound: the approved reminder template (outside the 24-hour window), if one is configured. */
+    remindTemplate: (_, _params: { name: string }) => {},
+    /** Durable: this employee's reminders are on / off (stored on the employee). */
+    setReminders: (_, _params: { on: boolean }) => {},
     touch: assign({ deadline: ({ event }) => event.now + DIALOG_TTL_MS }),
     clearReset: assign({ reset: false }),
   },
   guards: {
     isCancel: ({ event }) => event.type === 'TEXT' && isCancel(event.text),
+    isStop: ({ event }) => event.type === 'TEXT' && isStop(event.text),
+    isStart: ({ event }) => event.type === 'TEXT' && isStart(event.text),
+    /** Today is recorded already, or the employee stopped reminders: nothing to do. */
+    noReminderDue: ({ event }) => event.type === 'REMIND' && (event.recorded || event.stopped),
+    windowOpen: ({ event }) => event.type === 'REMIND' && event.windowOpen,
     isShift: ({ event }) => event.type === 'LIST' && shiftOf(event.id) !== undefined,
     isTypedShift: ({ event }) => event.type === 'TEXT' && typedShift(event.text) !== undefined,
     isValidPeriod: ({ event }) => {
@@ -223,7 +278,29 @@ export const whatsappMenuMachine = setup({
         params: ({ context }) => ({ view: 'menu', notice: { kind: 'unsupported' }, reset: context.reset }),
       },
     },
+    // Outside the window only a template may be sent; the dialog itself stays where it is.
+    REMIND: [
+      { guard: 'noReminderDue' },
+      {
+        guard: 'windowOpen',
+        target: '.menu',
+        actions: {
+          type: 'reply',
+          params: ({ event }) => ({
+            view: 'menu',
+            notice: { kind: 'reminder', date: event.type === 'REMIND' ? event.today : '' },
+          }),
+        },
+      },
+      {
+        actions: {
+          type: 'remindTemplate',
+          params: ({ event }) => ({ name: event.type === 'REMIND' ? event.name : '' }),
+        },
+      },
+    ],
     TEXT: [
+      ...stopStart('.menu'),
       {
         guard: 'isCancel',
         target: '.menu',
@@ -242,6 +319,7 @@ export const whatsappMenuMachine = setup({
       entry: ['touch', 'clearReset', assign({ pending: null })],
       on: {
         TEXT: [
+          ...stopStart('menu'),
           {
             guard: 'isCancel',
             target: 'menu',
@@ -274,6 +352,7 @@ export const whatsappMenuMachine = setup({
       entry: ['touch', 'clearReset'],
       on: {
         TEXT: [
+          ...stopStart('menu'),
           {
             guard: 'isCancel',
             target: 'menu',

@@ -72,6 +72,11 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${mark} ${r.file}: ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)\n`,
       );
+      // Lines a suite prints as its report (`model <name>: …` from the model-based tests) are shown.
+      for (const line of r.output.split('\n')) {
+        const report = /(?:^|\s)(model [\w-]+: .*)$/.exec(line)?.[1];
+        if (report) process.stdout.write(`    ${report}\n`);
+      }
       if (r.failed > 0)
         process.stdout.write(
           `${r.output

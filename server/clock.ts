@@ -20,3 +20,21 @@ export function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** Minutes since midnight at instant `now` in time zone `tz`. */
+export function minutesIn(tz: string, now: number): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return part('hour') * 60 + part('minute');
+}
+
+/** `HH:MM` at instant `at` in time zone `tz`. */
+export function clockTimeIn(tz: string, at: number): string {
+  const m = minutesIn(tz, at);
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}

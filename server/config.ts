@@ -20,6 +20,7 @@ export interface Config {
   telegram: TelegramConfig;
   zadarma: ZadarmaConfig;
   gates: GatesConfig;
+  reminders: RemindersConfig;
   /** Advanced tuning (tests use them to run fast). */
   tuning: { retryBaseMs: number; retryMaxMs: number; retryMaxAttempts: number; sweepIntervalMs: number };
 }
@@ -54,6 +55,16 @@ export interface ZadarmaConfig {
   baseUrl: string;
   /** The number or extension that places callbacks (`from`). */
   caller?: string;
+  /** Admins are alerted when the balance is below this (ZADARMA_BALANCE_ALERT); unset: not checked. */
+  balanceAlert?: number;
+}
+
+/** The daily shift reminder on WhatsApp (off without REMINDER_TIME). */
+export interface RemindersConfig {
+  /** REMINDER_TIME in APP_TIMEZONE. */
+  time?: { hour: number; minute: number };
+  /** REMINDER_TEMPLATE `name:language`, sent outside the 24-hour window. */
+  template?: { name: string; language: string };
 }
 
 export interface GatesConfig {
@@ -235,6 +246,34 @@ export function readConfig(env: Env = process.env): Config {
     if (id) ivrSounds[prompt] = id;
   }
 
+  // --- Shift reminders and the balance alert
+  const reminders: RemindersConfig = {};
+  const timeRaw = get('REMINDER_TIME');
+  if (timeRaw !== undefined) {
+    const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(timeRaw);
+    if (m) reminders.time = { hour: Number(m[1]), minute: Number(m[2]) };
+    else problems.push(`REMINDER_TIME must be HH:MM (00:00 to 23:59, in APP_TIMEZONE), got "${timeRaw}"`);
+  }
+  const templateRaw = get('REMINDER_TEMPLATE');
+  if (templateRaw !== undefined) {
+    const m = /^([a-z0-9_]{1,512}):([A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,4})?)$/.exec(templateRaw);
+    if (m) reminders.template = { name: m[1] as string, language: m[2] as string };
+    else
+      problems.push(
+        `REMINDER_TEMPLATE must look like name:language (an approved template, e.g. shift_reminder:ru), got "${templateRaw}"`,
+      );
+  }
+  const balanceRaw = get('ZADARMA_BALANCE_ALERT');
+  let balanceAlert: number | undefined;
+  if (balanceRaw !== undefined) {
+    const n = Number(balanceRaw);
+    if (/^\d+(\.\d+)?$/.test(balanceRaw) && Number.isFinite(n)) balanceAlert = n;
+    else
+      problems.push(
+        `ZADARMA_BALANCE_ALERT must be a number (admins are alerted below it, e.g. 5), got "${balanceRaw}"`,
+      );
+  }
+
   const publicRaw = get('PUBLIC_URL');
   const publicUrl = publicRaw === undefined ? undefined : parsePublicUrl(publicRaw);
   if (publicUrl && 'error' in publicUrl) problems.push(`PUBLIC_URL ${publicUrl.error}`);
@@ -269,6 +308,7 @@ export function readConfig(env: Env = process.env): Config {
       apiSecret: zSecret,
       baseUrl: url('ZADARMA_BASE_URL', 'https://api.zadarma.com'),
       caller: zCaller ?? (zMode === 'dry' ? '0733103110' : undefined),
+      balanceAlert,
     },
     gates: {
       relays,
@@ -282,6 +322,7 @@ export function readConfig(env: Env = process.env): Config {
       schemeImage: get('SCHEME_IMAGE') ? resolve(get('SCHEME_IMAGE') as string) : undefined,
       ivrSounds,
     },
+    reminders,
     tuning: {
       retryBaseMs: int('OUTBOX_RETRY_BASE_MS', 1000, 1, 3600_000),
       retryMaxMs: int('OUTBOX_RETRY_MAX_MS', 300_000, 1, 86_400_000),

@@ -42,6 +42,8 @@ export interface EngineDeps {
   clock?: () => number;
   /** Called after a commit with the effects it queued (the outbox listens here). */
   onEffects?: (effects: EffectRow[]) => void;
+  /** Effects to queue in the same commit that dead-letters `effect` (the admin alert about it). */
+  onDeadLetter?: (effect: EffectRow, error: string) => Plan['effects'];
 }
 
 /**
@@ -102,14 +104,16 @@ export class Engine {
   async settle(effect: EffectRow, outcome: EffectOutcome, deadLetter: boolean): Promise<void> {
     const writes: DocWrite[] = [remove('outbox', effect.id)];
     if (outcome.ok && outcome.writes) writes.push(...outcome.writes);
+    let followUps: EffectRow[] = [];
     if (deadLetter && !outcome.ok) {
-      writes.push(
-        put('deadletters', effect.id, { ...effect, lastError: outcome.error, failedAt: this.clock() }),
-      );
+      const now = this.clock();
+      writes.push(put('deadletters', effect.id, { ...effect, lastError: outcome.error, failedAt: now }));
+      followUps = this.effectRows(effect.key, this.deps.onDeadLetter?.(effect, outcome.error) ?? [], now);
+      writes.push(...followUps.map((e) => put('outbox', e.id, e)));
     }
     const machine = this.machineOf(effect.key);
     if (outcome.event && machine) {
-      await this.dispatch(
+      const result = await this.dispatch(
         {
           key: effect.key,
           machine,
@@ -118,10 +122,12 @@ export class Engine {
         },
         writes,
       );
+      if (result.duplicate) return;
     } else {
       const partition = this.partitionOf(effect.key);
       await this.lock.run(partition, () => this.store.commit(partition, writes));
     }
+    if (followUps.length > 0) this.deps.onEffects?.(followUps);
   }
 
   /** Stores a failed attempt so the retry schedule survives a restart. */
@@ -192,6 +198,18 @@ export class Engine {
     return n;
   }
 
+  private effectRows(key: string, specs: Plan['effects'], now: number): EffectRow[] {
+    return specs.map((e) => ({
+      id: randomUUID(),
+      key,
+      channel: e.channel,
+      payload: e.payload,
+      createdAt: now,
+      attempts: 0,
+      nextAt: now,
+    }));
+  }
+
   private machineOf(key: string): string | undefined {
     return this.store.get<ActorRecord>('actors', key)?.machine;
   }
@@ -246,15 +264,7 @@ export class Engine {
       store: this.store,
       after: { state: to, done: next.status === 'done', context: next.context as Record<string, unknown> },
     });
-    const effects: EffectRow[] = plan.effects.map((e) => ({
-      id: randomUUID(),
-      key: req.key,
-      channel: e.channel,
-      payload: e.payload,
-      createdAt: now,
-      attempts: 0,
-      nextAt: now,
-    }));
+    const effects = this.effectRows(req.key, plan.effects, now);
     const nextContext = next.context as { deadline?: unknown } | undefined;
     const deadline = typeof nextContext?.deadline === 'number' ? nextContext.deadline : null;
     const record: ActorRecord = {

@@ -74,6 +74,11 @@ function channelNotes(config: ReturnType<typeof readConfig>): string[] {
   say('whatsapp', config.whatsapp.mode, 'D360_API_KEY / VERIFY_TOKEN');
   say('telegram', config.telegram.mode, 'TELEGRAM_BOT_TOKEN');
   say('zadarma', config.zadarma.mode, 'ZADARMA_API_KEY / ZADARMA_API_SECRET / ZADARMA_CALLER / GATES');
+  notes.push(
+    config.adminToken
+      ? 'admin pages: /inspect (machines and live actors) and /admin/attendance, with ADMIN_TOKEN'
+      : 'admin pages (/inspect, /admin/attendance) off: ADMIN_TOKEN is not set',
+  );
   if (config.telegram.mode === 'dry')
     notes.push('telegram: updates are taken at POST /telegram/webhook (npm run simulate -- tg "/start")');
   return notes;

@@ -1,16 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LowdbStore } from '../storage/lowdb';
+import { acquireLock, describeHolder } from '../storage/service-lock';
 import type { Store } from '../storage/store';
+import { adminAlerts } from './alerts/wiring';
 import { createApp } from './app';
 import { whatsappChannel } from './channels/whatsapp/wiring';
 import type { Config } from './config';
 import { Engine } from './engine';
 import type { Access } from './gate/access';
 import { gateChannel } from './gate/wiring';
+import { Ticker } from './jobs';
 import type { Logger } from './log';
 import { Outbox } from './outbox';
+import { attendanceRoutes } from './routes/attendance';
 import { healthRoutes } from './routes/health';
+import { inspectRoutes } from './routes/inspect';
 import { Sweeper } from './sweeper';
 import { VERSION } from './version';
 
@@ -34,39 +39,66 @@ export interface ServiceOptions {
 /** The composition root: config → store → engine → channels → HTTP listener. */
 export async function startService(config: Config, log: Logger, opts: ServiceOptions = {}): Promise<Service> {
   const clock = opts.clock ?? Date.now;
+  // Held while running: a second service or a restore on this DATA_DIR is refused (storage/service-lock.ts).
+  const lock = acquireLock(config.dataDir, 'service');
+  if (lock.tookOver)
+    log.warn('store: took over a stale lock', {
+      file: lock.file,
+      was: describeHolder(lock.tookOver.info),
+      why: lock.tookOver.why,
+    });
   const store = new LowdbStore(config.dataDir);
-  await store.open();
+  await store.open().catch((e) => {
+    lock.release();
+    throw e;
+  });
 
-  const channelDeps = { log, clock, print: opts.print };
+  let refused: ((route: string) => void) | undefined;
+  const channelDeps = { log, clock, print: opts.print, onRefused: (route: string) => refused?.(route) };
   const whatsapp = whatsappChannel(config, channelDeps);
   const gate = gateChannel(config, channelDeps);
+  const alerts = adminAlerts(config, { log, clock });
   let outbox: Outbox | undefined;
   const engine = new Engine({
     store,
-    bindings: [...whatsapp.bindings, ...gate.bindings],
+    bindings: [...whatsapp.bindings, ...gate.bindings, ...alerts.bindings],
     log,
     clock,
     onEffects: (effects) => outbox?.enqueue(effects),
+    onDeadLetter: (effect, error) => alerts.onDeadLetter(effect, error),
   });
   const wa = whatsapp.attach(engine);
   const gates = gate.attach(engine);
+  const watch = alerts.attach(engine);
+  refused = watch.refused;
   const retry = {
     baseDelayMs: config.tuning.retryBaseMs,
     maxDelayMs: config.tuning.retryMaxMs,
     maxAttempts: config.tuning.retryMaxAttempts,
   };
-  outbox = new Outbox(engine, { ...wa.runners, ...gates.runners }, log, retry, clock);
+  outbox = new Outbox(engine, { ...wa.runners, ...gates.runners, ...watch.runners }, log, retry, clock);
   const sweeper = new Sweeper(engine, log, config.tuning.sweepIntervalMs, clock);
+  // Shift reminders, the balance check, batched refused-webhook counts.
+  const ticker = new Ticker([...wa.jobs, ...watch.jobs], log, config.tuning.sweepIntervalMs, clock);
 
   const channels = {
     whatsapp: config.whatsapp.mode,
     telegram: config.telegram.mode,
     zadarma: config.zadarma.mode,
   };
+  // Admin pages exist only with ADMIN_TOKEN set (otherwise 404).
+  const adminToken = config.adminToken;
+  const admin = adminToken
+    ? [
+        inspectRoutes({ store, adminToken }),
+        attendanceRoutes({ store, adminToken, timezone: config.timezone, clock }),
+      ]
+    : [];
   const routers = [
     healthRoutes({ store, outbox, version: VERSION, startedAt: Date.now(), channels }),
     ...wa.routers,
     ...gates.routers,
+    ...admin,
   ];
   const app = createApp({ routers, log });
   const server: Server = createServer(app.callback());
@@ -74,9 +106,14 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (e) => {
+    await store.close();
+    lock.release();
+    throw e;
   });
   outbox.start();
   sweeper.start();
+  ticker.start();
   await gates.start();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -91,8 +128,10 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
       await gates.stop();
       await closed;
       await sweeper.stop();
+      await ticker.stop();
       await outbox?.drain();
       await store.close();
+      lock.release();
     })();
     return stopping;
   };

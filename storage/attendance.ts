@@ -11,6 +11,8 @@ export interface EmployeeDoc {
   /** Set when a send failed with 131047 (window closed); cleared by the next inbound message. */
   windowClosedAt: number | null;
   days: Record<IsoDate, DayRecord>;
+  /** Set when the employee answered "стоп" (no daily reminder), cleared by "старт"; absent in older docs. */
+  remindersStopped?: boolean;
 }
 
 export interface DayRecord {
@@ -56,6 +58,11 @@ export function recordShifts(
     for (const date of dates) days[date] = { shift, recordedAt, sourceMessageId };
     return { ...d, days };
   });
+}
+
+/** "стоп" / "старт": the daily shift reminder off / on. */
+export function setRemindersStopped(waId: string, stopped: boolean): DocWrite {
+  return change(waId, (d) => ({ ...d, remindersStopped: stopped }));
 }
 
 export function markWindowClosed(waId: string, at: number): DocWrite {

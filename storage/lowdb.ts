@@ -17,6 +17,73 @@ interface Meta {
 
 const FORMAT = 1;
 export const DEFAULT_PARTITIONS = 16;
+const META_FILE = 'meta.json';
+const partitionFile = (i: number) => `p-${String(i).padStart(2, '0')}.json`;
+
+function isMeta(meta: unknown): meta is Meta {
+  const m = meta as Partial<Meta> | null;
+  return m?.format === FORMAT && Number.isInteger(m.partitions) && (m.partitions ?? 0) >= 1;
+}
+
+function isPartition(data: unknown): data is PartitionData {
+  const d = data as Partial<PartitionData> | null | undefined;
+  return d?.format === FORMAT && typeof d.collections === 'object' && d.collections !== null;
+}
+
+const formatOf = (data: unknown) => (data as { format?: unknown } | null | undefined)?.format;
+
+/** What `inspectStore` finds: documents per collection, and every file that would stop `open()`. */
+export interface StoreReport {
+  dir: string;
+  /** False when `<dataDir>/store/` does not exist yet (the service creates it at start). */
+  exists: boolean;
+  partitions: number;
+  documents: Record<string, number>;
+  problems: string[];
+}
+
+/**
+ * Reads the store's files the way `open()` does, without creating, writing or locking anything, so it
+ * is safe next to a running service (`npm run doctor`).
+ */
+export async function inspectStore(dataDir: string): Promise<StoreReport> {
+  const dir = join(dataDir, 'store');
+  const report: StoreReport = { dir, exists: false, partitions: 0, documents: {}, problems: [] };
+  const read = async <T>(file: DurableJsonFile<T>): Promise<T | null> => {
+    try {
+      return await file.read();
+    } catch (e) {
+      report.problems.push((e as Error).message);
+      return null;
+    }
+  };
+  const metaFile = new DurableJsonFile<Meta>(join(dir, META_FILE));
+  const meta = await read(metaFile);
+  report.exists =
+    meta !== null ||
+    (await access(dir).then(
+      () => true,
+      () => false,
+    ));
+  if (meta === null) return report;
+  if (!isMeta(meta)) {
+    report.problems.push(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
+    return report;
+  }
+  report.partitions = meta.partitions;
+  for (let i = 0; i < meta.partitions; i++) {
+    const file = new DurableJsonFile<PartitionData>(join(dir, partitionFile(i)));
+    const data = await read(file);
+    if (data === null) continue; // never written, or already reported
+    if (!isPartition(data)) {
+      report.problems.push(`${file.file} is not a Switchboard store partition (format ${formatOf(data)})`);
+      continue;
+    }
+    for (const [name, docs] of Object.entries(data.collections))
+      report.documents[name] = (report.documents[name] ?? 0) + Object.keys(docs ?? {}).length;
+  }
+  return report;
+}
 
 /**
  * The embedded store: lowdb JSON files under `<dataDir>/store/`, one per partition (`p-00.json`…).
@@ -52,21 +119,23 @@ export class LowdbStore implements Store {
     } catch (e) {
       throw new StoreError(`data directory ${this.dir} is not writable: ${(e as Error).message}`);
     }
-    const metaFile = new DurableJsonFile<Meta>(join(this.dir, 'meta.json'));
+    const metaFile = new DurableJsonFile<Meta>(join(this.dir, META_FILE));
     let meta = await metaFile.read();
     if (!meta) {
       meta = { format: FORMAT, partitions: this.partitionCount };
       await metaFile.write(meta);
     }
-    if (meta.format !== FORMAT || !Number.isInteger(meta.partitions) || meta.partitions < 1) {
+    if (!isMeta(meta)) {
       throw new StoreError(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
     }
     for (let i = 0; i < meta.partitions; i++) {
-      const file = new DurableJsonFile<PartitionData>(join(this.dir, `p-${String(i).padStart(2, '0')}.json`));
+      const file = new DurableJsonFile<PartitionData>(join(this.dir, partitionFile(i)));
       const db = new Low<PartitionData>(file, { format: FORMAT, collections: {} });
       await db.read();
-      if (db.data?.format !== FORMAT || typeof db.data.collections !== 'object' || !db.data.collections) {
-        throw new StoreError(`${file.file} is not a Switchboard store partition (format ${db.data?.format})`);
+      if (!isPartition(db.data)) {
+        throw new StoreError(
+          `${file.file} is not a Switchboard store partition (format ${formatOf(db.data)})`,
+        );
       }
       this.parts.push({ db, file, gen: 0, recovering: null });
       for (const [name, docs] of Object.entries(db.data.collections)) {

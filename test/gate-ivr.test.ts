@@ -20,6 +20,7 @@ import {
 } from '../fixtures/zadarma';
 import { signWebhook } from '../server/channels/zadarma/sign';
 import { ConfigError, readConfig } from '../server/config';
+import type { ActorRecord } from '../server/engine-types';
 import { ACCESS_PARTITION, accessWrite } from '../server/gate/access';
 import { uk } from '../server/texts/uk';
 import { CALLS, type CallDoc, pendingCallOf } from '../storage/calls';
@@ -164,6 +165,7 @@ test('wrong or missing Signature → 401, logged, no actor, nothing committed', 
     { signature: signWebhook(start, SECRET) },
   );
   assert.is(tampered.status, 401);
+  assert.is(storeDigest(dataDir), before, 'the store did not change');
   // the digits are not signed by Zadarma, but an IVR step still needs a valid signature
   const dtmf = await post(call.dtmf('1', { name: MENU_NAME }), { secret: null });
   assert.is(dtmf.status, 401);
@@ -171,7 +173,17 @@ test('wrong or missing Signature → 401, logged, no actor, nothing committed', 
   assert.is((await post(start, { json: true, secret: null })).status, 401);
   assert.is(ivrActor(svc.store, call.pbx_call_id), undefined, 'no actor created');
   assert.is(z.callbacks().length, 0);
-  assert.is(storeDigest(dataDir), before, 'the store did not change');
+  // Five refusals within 10 minutes are someone probing: the one thing stored is the admin alert.
+  const alerts = await eventually(
+    () => svc.store.get<ActorRecord>('actors', 'alerts:admin'),
+    5000,
+    'the alert',
+  );
+  assert.is(alerts.state, 'alerting');
+  assert.equal(
+    alerts.history.map((h) => h.event),
+    ['ALERT'],
+  );
   assert.ok(logLines(svc.logs, /wrong or missing signature refused.*signature=wrong/, from).length >= 3);
   assert.ok(logLines(svc.logs, /wrong or missing signature refused.*signature=missing/, from).length >= 2);
   // the same request, signed, works

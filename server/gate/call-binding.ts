@@ -1,7 +1,8 @@
-import type { GateCallContext, NotifyParams } from '../../machines/gate-call';
+import type { AlertParams, GateCallContext, NotifyParams } from '../../machines/gate-call';
 import type { GateOutcome } from '../../machines/gate-outcome';
 import { MACHINES } from '../../machines/index';
 import { callWrite, claimGate, releaseGate } from '../../storage/calls';
+import { alertActive, alertEffect } from '../alerts/binding';
 import { TELEGRAM_CHANNEL } from '../channels/telegram/binding';
 import type { Binding, Plan } from '../engine-types';
 import { type Org, uk } from '../texts/uk';
@@ -11,12 +12,19 @@ export const GATE_CALL_MACHINE = MACHINES['gate-call'].name;
 export const callKey = (gate: string, id: string) => `call:${gate}:${id}`;
 export const gateOfKey = (key: string) => key.split(':')[1] ?? '';
 
-/** How a gate call's actions become effects and records; the call record is rewritten at every step. */
-export function gateCallBinding(deps: { org: Org; adminIds: number[] }): Binding {
+const API_CAUSE = 'zadarmaApi';
+const relayCause = (gate: string) => `relayAnswered:${gate}`;
+
+/**
+ * How a gate call's actions become effects and records; the call record is rewritten at every step.
+ * `alertAdmins` goes to the admin alerts actor (deduplicated and rate-limited there); a call that
+ * Zadarma accepted, or that the relay rejected as it should, ends an alert that is on.
+ */
+export function gateCallBinding(deps: { org: Org }): Binding {
   return {
     ...MACHINES['gate-call'],
     partition: (key) => `gate:${gateOfKey(key)}`,
-    interpret(actions, { key, now, event, after }) {
+    interpret(actions, { key, now, event, after, store }) {
       const plan: Plan = { effects: [], writes: [] };
       const message = (chatId: number, text: string) =>
         plan.effects.push({
@@ -33,12 +41,35 @@ export function gateCallBinding(deps: { org: Org; adminIds: number[] }): Binding
         else if (a.type === 'notify') {
           const n = a.params as NotifyParams;
           if (n.chatId !== null) message(n.chatId, notifyText(deps.org, n));
+          if (n.kind === 'initiated' && alertActive(store, API_CAUSE))
+            plan.effects.push(alertEffect({ op: 'recover', cause: API_CAUSE, kind: 'zadarmaApi' }));
+          const relay = String(after.context.relay ?? '');
+          if (n.kind === 'opened' && alertActive(store, relayCause(n.gate)))
+            plan.effects.push(
+              alertEffect({
+                op: 'recover',
+                cause: relayCause(n.gate),
+                kind: 'relayAnswered',
+                info: { gate: n.gate, relay },
+              }),
+            );
         } else if (a.type === 'alertAdmins') {
-          const text =
-            p.kind === 'misconfigured'
-              ? uk.admin.misconfigured(String(p.gate), String(p.relay))
-              : uk.admin.apiFailed(String(p.gate), String(p.detail ?? ''));
-          for (const admin of deps.adminIds) message(admin, text);
+          const al = a.params as AlertParams;
+          plan.effects.push(
+            al.kind === 'misconfigured'
+              ? alertEffect({
+                  op: 'raise',
+                  cause: relayCause(al.gate),
+                  kind: 'relayAnswered',
+                  info: { gate: al.gate, relay: al.relay },
+                })
+              : alertEffect({
+                  op: 'raise',
+                  cause: API_CAUSE,
+                  kind: 'zadarmaApi',
+                  info: { gate: al.gate, message: al.detail ?? '' },
+                }),
+          );
         }
       }
       plan.writes.push(

@@ -23,7 +23,13 @@ import { accessRunner, gateRunner } from './runners';
  */
 export function gateChannel(
   config: Config,
-  deps: { log: Logger; clock: () => number; print?: (t: string) => void },
+  deps: {
+    log: Logger;
+    clock: () => number;
+    print?: (t: string) => void;
+    /** A webhook refused for its signature or secret (counted for the "someone probing" alert). */
+    onRefused?: (route: string) => void;
+  },
 ) {
   const { telegram, zadarma, gates } = config;
   const org = {
@@ -43,7 +49,7 @@ export function gateChannel(
   };
   const bindings: Binding[] = [
     telegramChatBinding(render),
-    gateCallBinding({ org, adminIds: telegram.adminIds }),
+    gateCallBinding({ org }),
     ivrCallBinding({ org, sounds: gates.ivrSounds }),
   ];
 
@@ -75,7 +81,9 @@ export function gateChannel(
         runners.gate = gateRunner(engine, gates);
         runners.access = accessRunner(engine);
         if (!api || telegram.transport === 'webhook') {
-          routers.push(telegramRoutes({ ...updateDeps, secret: telegram.webhookSecret }));
+          routers.push(
+            telegramRoutes({ ...updateDeps, secret: telegram.webhookSecret, onRefused: deps.onRefused }),
+          );
         }
         if (api && telegram.transport === 'polling')
           poller = new TelegramPoller(api, (u) => handleUpdate(u, updateDeps), log);
@@ -87,7 +95,9 @@ export function gateChannel(
             ? liveCallback(zadarma.baseUrl, zadarma.apiKey, zadarma.apiSecret)
             : dryCallback(deps.print);
         runners.zadarma = zadarmaRunner({ send, caller: zadarma.caller ?? '', log, clock: deps.clock });
-        routers.push(zadarmaRoutes({ engine, access, gates, secret: zadarma.apiSecret, log }));
+        routers.push(
+          zadarmaRoutes({ engine, access, gates, secret: zadarma.apiSecret, log, onRefused: deps.onRefused }),
+        );
       }
 
       return {

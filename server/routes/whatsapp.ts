@@ -18,6 +18,8 @@ export function whatsappRoutes(deps: {
   config: WhatsAppConfig;
   timezone: string;
   log: Logger;
+  /** Told about every webhook refused for its secret (the "someone probing" alert). */
+  onRefused?: (route: string) => void;
 }): Router {
   const { config, log } = deps;
   const router = new Router();
@@ -42,6 +44,7 @@ export function whatsappRoutes(deps: {
       const got = ctx.get(config.secretHeader.name);
       if (!got || !safeEqual(got, config.secretHeader.value)) {
         log.warn('whatsapp: webhook without the secret header refused', { ip: ctx.ip });
+        deps.onRefused?.('POST /webhook');
         throw new HttpError(401, 'missing or wrong secret header');
       }
     }

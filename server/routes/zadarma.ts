@@ -27,6 +27,8 @@ export function zadarmaRoutes(deps: {
   gates: GatesConfig;
   secret?: string;
   log: Logger;
+  /** Told about every webhook refused for its signature (the "someone probing" alert). */
+  onRefused?: (route: string) => void;
 }): Router {
   const { log } = deps;
   const router = new Router();
@@ -50,6 +52,7 @@ export function zadarmaRoutes(deps: {
           ip: ctx.ip,
           signature: signature ? 'wrong' : 'missing',
         });
+        deps.onRefused?.('POST /zadarma/webhook');
         throw new HttpError(401, 'wrong or missing Signature');
       }
     }

@@ -46,6 +46,12 @@ export const ru = {
   unknownButton: 'Эта кнопка устарела. Выберите действие:',
   cancelled: 'Отменено.',
   reset: 'Бот обновился, начнём сначала.',
+  /** The daily shift reminder inside the 24-hour window (the menu buttons follow). */
+  reminder: (date: string) => `Напоминание: отметьте смену за сегодня, ${date}.`,
+  remindersOff: 'Напоминания отключены. Чтобы снова их получать, напишите «старт».',
+  remindersOn: 'Напоминания включены ✅ Чтобы отключить их, напишите «стоп».',
+  /** The reminder template's body parameter when WhatsApp gave no profile name. */
+  reminderNameFallback: 'коллега',
   nextStep: 'Что дальше?',
 } as const;
 

@@ -121,6 +121,33 @@ export const uk = {
     apiFailed: (gate: string, message: string) =>
       `🔧 ADMIN: помилка дзвінка на ${the[gateName(gate)]}: ${message}`,
   },
+  /** Admin alerts (machines/admin-alerts.ts): what went wrong, held-back counts, recoveries. */
+  alerts: {
+    relayRecovered: (gate: string, relay: string) =>
+      `✅ Реле ${the[gateName(gate)]} (${relay}) працює знову: дзвінок скинуто, як належить.`,
+    apiRecovered: '✅ Zadarma API працює знову: дзвінок замовлено.',
+    balanceLow: (balance: string, threshold: string) =>
+      `💸 Баланс Zadarma ${balance} — нижче порогу ${threshold}. Поповніть рахунок, інакше дзвінки на ворота не пройдуть.`,
+    balanceRecovered: (balance: string) =>
+      `✅ Баланс Zadarma знову вище порогу: ${balance}. Дзвінки працюють знову.`,
+    deadLetter: (channel: string, key: string, error: string) =>
+      `📭 Повідомлення не доставлено (канал ${channel}, ${key}): ${error}. Воно лежить у dead letters.`,
+    webhookProbe: (route: string, count: number, minutes: number) =>
+      `🕵️ ${route}: ${count} запитів з неправильним підписом або секретом за ${minutes} хв. Можливо, хтось перебирає.`,
+    webhookQuiet: (route: string) => `✅ ${route}: годину тихо, запити з неправильним підписом припинилися.`,
+    /** What a summary is about (one per kind). */
+    titles: {
+      relayAnswered: (gate: string) => `Реле ${the[gateName(gate)]} приймає дзвінки`,
+      zadarmaApi: 'Помилки Zadarma API',
+      zadarmaBalance: 'Низький баланс Zadarma',
+      deadLetter: (channel: string) => `Недоставлені повідомлення (${channel})`,
+      webhookAuth: (route: string) => `Запити з неправильним підписом на ${route}`,
+    },
+    more: (n: number, since: string) => `… і ще ${n} з ${since}`,
+    /** `on`: still going on; `off`: over by now; null: occurrences that have no "over" (dead letters). */
+    summary: (title: string, n: number, since: string, state: 'on' | 'off' | null) =>
+      `🔁 ${title}: … і ще ${n} з ${since}.${state === 'on' ? ' Досі триває.' : state === 'off' ? ' Зараз усе гаразд.' : ''}`,
+  },
   ivr: {
     menu: 'Доброго дня! Ви дзвоните до системи контролю доступу. Натисніть 1 для відкриття воріт, 2 для відкриття хвіртки.',
     invalid: 'Невірний вибір. Натисніть 1 для воріт або 2 для хвіртки.',

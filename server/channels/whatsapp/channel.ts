@@ -7,6 +7,7 @@ import {
   markWindowClosed,
   recentRecords,
   recordShifts,
+  setRemindersStopped,
   takenDates,
   windowOpen,
 } from '../../../storage/attendance';
@@ -18,7 +19,7 @@ import type { Binding, EffectRunner, MachineEvent } from '../../engine-types';
 import type { Logger } from '../../log';
 import type { SendResult } from './d360-client';
 import type { ParsedWebhook } from './inbound';
-import { renderView } from './render';
+import { renderReminderTemplate, renderView, type TemplateRef } from './render';
 
 export const WHATSAPP_MACHINE = MACHINES['whatsapp-menu'].name;
 export const WHATSAPP_CHANNEL = 'whatsapp';
@@ -28,8 +29,12 @@ const WINDOW_CLOSED_CODE = 131047;
 const keyOf = (waId: string) => `wa:${waId}`;
 const waIdOf = (key: string) => key.slice(3);
 
-/** How the attendance dialog's actions become effects: `reply` → one outbox message, `recordShift` → records. */
-export function whatsappBinding(): Binding {
+/**
+ * How the attendance dialog's actions become effects: `reply` → one outbox message, `recordShift` →
+ * records, `remindTemplate` → the approved template (REMINDER_TEMPLATE; without one, a log line),
+ * `setReminders` → the employee's "стоп" / "старт".
+ */
+export function whatsappBinding(deps: { template?: TemplateRef; log?: Logger } = {}): Binding {
   return {
     ...MACHINES['whatsapp-menu'],
     input: (_key, reset) => ({ reset }),
@@ -48,6 +53,19 @@ export function whatsappBinding(): Binding {
         } else if (a.type === 'recordShift') {
           const p = a.params as RecordShiftParams;
           plan.writes.push(recordShifts(waId, p.dates, p.shift as Shift, now, p.messageId));
+        } else if (a.type === 'remindTemplate') {
+          const { name } = a.params as { name: string };
+          if (deps.template) {
+            plan.effects.push({
+              channel: WHATSAPP_CHANNEL,
+              payload: { to: waId, message: renderReminderTemplate(deps.template, name) },
+            });
+          } else {
+            const why = 'outside the 24-hour window and no REMINDER_TEMPLATE';
+            deps.log?.warn(`whatsapp: reminder not sent: ${why}`, { to: waId });
+          }
+        } else if (a.type === 'setReminders') {
+          plan.writes.push(setRemindersStopped(waId, !(a.params as { on: boolean }).on));
         }
       }
       return plan;
@@ -113,7 +131,7 @@ export async function dispatchWebhook(
   await Promise.all(jobs);
 }
 
-/** Carries out `whatsapp` effects: checks the 24-hour window, sends, remembers the wamid. */
+/** Carries out `whatsapp` effects: checks the 24-hour window (templates may go outside it), sends, remembers the wamid. */
 export function whatsappRunner(deps: {
   engine: Engine;
   send: (body: Record<string, unknown>, signal?: AbortSignal) => Promise<SendResult>;
@@ -124,7 +142,7 @@ export function whatsappRunner(deps: {
   return async (effect, signal) => {
     const to = String(effect.payload.to);
     const message = effect.payload.message as Record<string, unknown>;
-    if (!windowOpen(getEmployee(deps.engine.store, to), clock())) {
+    if (message.type !== 'template' && !windowOpen(getEmployee(deps.engine.store, to), clock())) {
       deps.log.warn('whatsapp: not sent, the 24-hour window is closed', { to, effect: effect.id });
       return { ok: true };
     }

@@ -5,7 +5,31 @@ import { ru } from '../../texts/ru';
 /** A 360dialog (Cloud API) message body without the recipient. */
 export type OutMessage =
   | { type: 'text'; text: { body: string } }
-  | { type: 'interactive'; interactive: Record<string, unknown> };
+  | { type: 'interactive'; interactive: Record<string, unknown> }
+  | { type: 'template'; template: Record<string, unknown> };
+
+/** An approved template (REMINDER_TEMPLATE): `name:language`. */
+export interface TemplateRef {
+  name: string;
+  language: string;
+}
+
+/**
+ * The shift reminder outside the 24-hour window, as the reference sends a template (whatsapp-360dialog.md
+ * §5): the body's one parameter is the employee's name.
+ */
+export function renderReminderTemplate(template: TemplateRef, name: string): OutMessage {
+  return {
+    type: 'template',
+    template: {
+      name: template.name,
+      language: { code: template.language },
+      components: [
+        { type: 'body', parameters: [{ type: 'text', text: name.trim() || ru.reminderNameFallback }] },
+      ],
+    },
+  };
+}
 
 /** Turns a dialog's reply view into the one message the user gets. */
 export function renderView(view: View): OutMessage {
@@ -60,6 +84,12 @@ function noticeText(notice: Notice | undefined): string {
       return ru.unknownButton;
     case 'cancelled':
       return `${ru.cancelled} ${ru.menuBody}`;
+    case 'reminder':
+      return `${ru.reminder(formatRuDate(notice.date))}\n\n${ru.menuBody}`;
+    case 'remindersOff':
+      return `${ru.remindersOff}\n\n${ru.menuBody}`;
+    case 'remindersOn':
+      return `${ru.remindersOn}\n\n${ru.menuBody}`;
   }
 }
 

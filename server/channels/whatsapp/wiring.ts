@@ -2,22 +2,31 @@ import type Router from '@koa/router';
 import type { Config } from '../../config';
 import type { Engine } from '../../engine';
 import type { Binding, EffectRunner } from '../../engine-types';
+import type { Job } from '../../jobs';
 import type { Logger } from '../../log';
 import { whatsappRoutes } from '../../routes/whatsapp';
 import { WHATSAPP_CHANNEL, whatsappBinding, whatsappRunner } from './channel';
 import { sendD360 } from './d360-client';
 import { dryRunD360 } from './dry-run';
+import { ShiftReminders } from './reminders';
 
-/** The WhatsApp attendance channel: its machine, its outbox runner and its webhook routes. */
+/** The WhatsApp attendance channel: its machine, its outbox runner, its webhook routes and the daily reminder. */
 export function whatsappChannel(
   config: Config,
-  deps: { log: Logger; clock: () => number; print?: (t: string) => void },
+  deps: {
+    log: Logger;
+    clock: () => number;
+    print?: (t: string) => void;
+    /** A webhook refused for its secret (counted for the "someone probing" alert). */
+    onRefused?: (route: string) => void;
+  },
 ) {
   const on = config.whatsapp.mode !== 'off';
+  const { template, time } = config.reminders;
   return {
-    bindings: [whatsappBinding()] as Binding[],
-    attach(engine: Engine): { runners: Record<string, EffectRunner>; routers: Router[] } {
-      if (!on) return { runners: {}, routers: [] };
+    bindings: [whatsappBinding({ template, log: deps.log })] as Binding[],
+    attach(engine: Engine): { runners: Record<string, EffectRunner>; routers: Router[]; jobs: Job[] } {
+      if (!on) return { runners: {}, routers: [], jobs: [] };
       const { apiKey, baseUrl } = config.whatsapp;
       const send =
         config.whatsapp.mode === 'live' && apiKey
@@ -26,8 +35,25 @@ export function whatsappChannel(
       return {
         runners: { [WHATSAPP_CHANNEL]: whatsappRunner({ engine, send, log: deps.log, clock: deps.clock }) },
         routers: [
-          whatsappRoutes({ engine, config: config.whatsapp, timezone: config.timezone, log: deps.log }),
+          whatsappRoutes({
+            engine,
+            config: config.whatsapp,
+            timezone: config.timezone,
+            log: deps.log,
+            onRefused: deps.onRefused,
+          }),
         ],
+        jobs: time
+          ? [
+              new ShiftReminders({
+                engine,
+                time,
+                hasTemplate: template !== undefined,
+                timezone: config.timezone,
+                log: deps.log,
+              }),
+            ]
+          : [],
       };
     },
   };

@@ -81,3 +81,33 @@ export function zadarmaRunner(deps: {
     return { ok: true, event: { type: 'API_FAILED', now: clock(), message: result.message } };
   };
 }
+
+const BALANCE_METHOD = '/v1/info/balance/';
+
+export interface Balance {
+  balance: number;
+  currency: string;
+}
+
+/** `GET {baseUrl}/v1/info/balance/` (signed): the account's balance; throws with Zadarma's message. */
+export async function fetchBalance(baseUrl: string, key: string, secret: string): Promise<Balance> {
+  const { query, authorization } = signRequest(BALANCE_METHOD, {}, key, secret);
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl.replace(/\/$/, '')}${BALANCE_METHOD}?${query}`, {
+      headers: { Authorization: authorization },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (e) {
+    throw new Error(uk.zadarmaUnreachable((e as Error).message));
+  }
+  const body = (await res.json().catch(() => undefined)) as
+    | { status?: unknown; balance?: unknown; currency?: unknown; message?: unknown }
+    | undefined;
+  const raw = body?.balance;
+  const balance =
+    typeof raw === 'number' || (typeof raw === 'string' && raw !== '') ? Number(raw) : Number.NaN;
+  if (res.ok && body?.status === 'success' && Number.isFinite(balance))
+    return { balance, currency: typeof body?.currency === 'string' ? body.currency : '' };
+  throw new Error(typeof body?.message === 'string' && body.message ? body.message : `HTTP ${res.status}`);
+}

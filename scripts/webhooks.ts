@@ -1,0 +1,54 @@
+/**
+ * `npm run webhooks -- set [--public-url https://bot.example.com]`: registers the webhook URLs of every
+ * live channel where the platform has an API for it, then prints the steps left to do by hand.
+ * `npm run webhooks -- show`: what each platform has registered now. `--env-file FILE` reads settings.
+ */
+import { ConfigError, readConfig } from '../server/config';
+import { type CheckResult, formatCheck } from '../server/ops/check';
+import { die, loadSettings, option } from '../server/ops/cli';
+import { manualSteps, setWebhooks, showWebhooks } from '../server/ops/webhooks';
+import { parsePublicUrl } from '../server/public-url';
+
+const USAGE = `usage: npm run webhooks -- set [--public-url https://bot.example.com] [--env-file FILE]
+       npm run webhooks -- show [--env-file FILE]`;
+
+async function main(): Promise<void> {
+  const args = loadSettings(process.argv.slice(2));
+  const raw = option(args, 'public-url');
+  const [command, ...rest] = args;
+  if ((command !== 'set' && command !== 'show') || rest.length > 0) die(USAGE);
+  let config: ReturnType<typeof readConfig>;
+  try {
+    config = readConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) die(`cannot read the settings: ${e.message}`);
+    throw e;
+  }
+  let results: CheckResult[];
+  if (command === 'show') {
+    if (raw !== undefined) die(`show takes no --public-url\n${USAGE}`);
+    results = await showWebhooks(config);
+    print(results);
+  } else {
+    const parsed =
+      raw !== undefined ? parsePublicUrl(raw) : config.publicUrl ? { url: config.publicUrl } : undefined;
+    if (!parsed)
+      die(`give the public URL: --public-url https://bot.example.com (or set PUBLIC_URL)\n${USAGE}`);
+    if ('error' in parsed) die(`refusing the public URL: it ${parsed.error}`);
+    results = await setWebhooks(config, parsed.url);
+    print(results);
+    process.stdout.write('\nBy hand:\n');
+    for (const step of manualSteps(config, parsed.url)) process.stdout.write(`  - ${step}\n`);
+    if (config.publicUrl && config.publicUrl !== parsed.url)
+      process.stdout.write(
+        `\nNote: PUBLIC_URL is ${config.publicUrl}; set it to ${parsed.url} so doctor checks this one.\n`,
+      );
+  }
+  process.exitCode = results.some((r) => !r.ok) ? 1 : 0;
+}
+
+function print(results: CheckResult[]): void {
+  for (const r of results) process.stdout.write(`${formatCheck(r)}\n`);
+}
+
+void main();

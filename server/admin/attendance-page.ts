@@ -1,0 +1,80 @@
+import type { Shift } from '../../machines/whatsapp-menu';
+import { ru } from '../texts/ru';
+import { type AttendanceRow, daysOf, shiftMonth } from './attendance-export';
+import { escapeHtml, withToken } from './html';
+
+const SHORT: Record<Shift, string> = { day: 'Д', night: 'Н', off: 'В' };
+const WEEKDAYS = ['Вс', 'Пн', 'Вт', 'Ср', 'Чт', 'Пт', 'Сб'];
+
+/** The month as a table for managers: one row per employee, one column per day, and the CSV link. */
+export function attendancePage(month: string, rows: AttendanceRow[], token: string | undefined): string {
+  const days = daysOf(month);
+  const people = new Map<string, { name: string; phone: string; days: Map<string, AttendanceRow> }>();
+  for (const r of rows) {
+    const p = people.get(r.phone) ?? { name: r.name, phone: r.phone, days: new Map() };
+    p.days.set(r.date, r);
+    people.set(r.phone, p);
+  }
+  const title = new Intl.DateTimeFormat('ru', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+    new Date(`${month}-01T00:00:00Z`),
+  );
+  const csv = withToken('/admin/attendance.csv', token, { month });
+  const nav = (delta: number, text: string) =>
+    `<a href="${escapeHtml(withToken('/admin/attendance', token, { month: shiftMonth(month, delta) }))}">${text}</a>`;
+  const head = days
+    .map((d) => {
+      const wd = new Date(`${d}T00:00:00Z`).getUTCDay();
+      return `<th class="${wd === 0 || wd === 6 ? 'we' : ''}">${Number(d.slice(8))}<br><small>${WEEKDAYS[wd]}</small></th>`;
+    })
+    .join('');
+  const body = [...people.values()]
+    .map((p) => {
+      const cells = days
+        .map((d) => {
+          const r = p.days.get(d);
+          if (!r) return '<td></td>';
+          const tip = `${ru.shifts[r.shift]} — записано ${new Date(r.recordedAt).toISOString()}`;
+          return `<td class="s-${r.shift}" data-date="${d}" data-shift="${r.shift}" title="${escapeHtml(tip)}">${SHORT[r.shift]}</td>`;
+        })
+        .join('');
+      const count = (s: Shift) => [...p.days.values()].filter((r) => r.shift === s).length;
+      return `<tr data-phone="${escapeHtml(p.phone)}"><th class="who">${escapeHtml(p.name || '—')}<br><small>+${escapeHtml(p.phone)}</small></th>${cells}<td class="n">${count('day')}</td><td class="n">${count('night')}</td><td class="n">${count('off')}</td></tr>`;
+    })
+    .join('\n');
+  const hidden = token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : '';
+  return `<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>Attendance ${escapeHtml(month)}</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}
+nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;margin-bottom:1rem}
+nav h1{font-size:1.3rem;margin:0 1rem 0 0}
+a.download{background:#1565c0;color:#fff;padding:.4rem .8rem;border-radius:4px;text-decoration:none}
+table{border-collapse:collapse;font-size:12px}
+th,td{border:1px solid #ccc;padding:2px 4px;text-align:center;min-width:1.6em}
+th.who{text-align:left;white-space:nowrap;position:sticky;left:0;background:#fff}
+th.we{background:#f3f3f3}
+.s-day{background:#fff59d}.s-night{background:#9fa8da}.s-off{background:#e0e0e0}
+td.n{font-weight:bold}
+.legend span{display:inline-block;padding:0 .4rem;margin-right:.5rem}
+.empty{color:#777}
+</style></head><body>
+<nav><h1>Табель: ${escapeHtml(title)}</h1>
+${nav(-1, '← предыдущий месяц')} ${nav(1, 'следующий месяц →')}
+<form method="get" action="/admin/attendance">${hidden}<input type="month" name="month" value="${escapeHtml(month)}"> <button>Показать</button></form>
+<a class="download" href="${escapeHtml(csv)}" download>Скачать CSV (${escapeHtml(month)})</a>
+</nav>
+<p class="legend"><span class="s-day">Д — ${ru.shifts.day}</span><span class="s-night">Н — ${ru.shifts.night}</span><span class="s-off">В — ${ru.shifts.off}</span>
+${people.size} сотрудник(ов), ${rows.length} записей</p>
+${
+  people.size === 0
+    ? '<p class="empty">За этот месяц записей нет.</p>'
+    : `<table id="attendance"><thead><tr><th class="who">Сотрудник</th>${head}<th>Д</th><th>Н</th><th>В</th></tr></thead>
+<tbody>
+${body}
+</tbody></table>`
+}
+</body></html>
+`;
+}

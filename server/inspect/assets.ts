@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Everything the inspector page loads, served by this server (the page must work without internet):
+ * Mermaid's browser bundle straight from its npm package, and the page's own script and style.
+ */
+const require = createRequire(import.meta.url);
+const here = (name: string) => fileURLToPath(new URL(`./static/${name}`, import.meta.url));
+
+export const ASSETS: Record<string, { file: () => string; type: string }> = {
+  'mermaid.min.js': {
+    file: () => require.resolve('mermaid/dist/mermaid.min.js'),
+    type: 'application/javascript; charset=utf-8',
+  },
+  'inspect.js': { file: () => here('inspect.js'), type: 'application/javascript; charset=utf-8' },
+  'inspect.css': { file: () => here('inspect.css'), type: 'text/css; charset=utf-8' },
+};
+
+const cache = new Map<string, Buffer>();
+
+/** The asset's bytes (read once), or undefined for a name that is not an asset. */
+export async function readAsset(name: string): Promise<{ body: Buffer; type: string } | undefined> {
+  const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+  if (!asset) return undefined;
+  let body = cache.get(name);
+  if (!body) {
+    body = await readFile(asset.file());
+    cache.set(name, body);
+  }
+  return { body, type: asset.type };
+}

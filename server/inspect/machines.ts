@@ -1,0 +1,40 @@
+import type { AnyStateNode } from 'xstate';
+import { MACHINES } from '../../machines/index';
+import { toMermaid } from './mermaid';
+
+/** A registered machine as the inspector describes it. */
+export interface MachineInfo {
+  name: string;
+  version: number;
+  keyPrefix: string;
+  description: string;
+  /** Every state, as the engine labels them (`menu`, `call.pending`). */
+  states: string[];
+  finalStates: string[];
+  mermaid: string;
+}
+
+/** The registry with each machine's states and diagram (machines are static: computed once). */
+export const machineInfo: () => MachineInfo[] = (() => {
+  let cached: MachineInfo[] | undefined;
+  return () => {
+    cached ??= Object.values(MACHINES).map((m) => {
+      const nodes = statesOf(m.logic.root as AnyStateNode);
+      return {
+        name: m.name,
+        version: m.version,
+        keyPrefix: m.keyPrefix,
+        description: m.description,
+        states: nodes.map((n) => n.path.join('.')),
+        finalStates: nodes.filter((n) => n.type === 'final').map((n) => n.path.join('.')),
+        mermaid: toMermaid(m.logic),
+      };
+    });
+    return cached;
+  };
+})();
+
+/** Every state node under `node`, depth first. */
+export function statesOf(node: AnyStateNode): AnyStateNode[] {
+  return (Object.values(node.states) as AnyStateNode[]).flatMap((c) => [c, ...statesOf(c)]);
+}

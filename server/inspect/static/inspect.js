@@ -1,0 +1,211 @@
+/*
+ * The inspector page: draws every machine's diagram with Mermaid (served by this server), lists the
+ * live actors of each, and polls the JSON endpoints once a second. Choosing an actor redraws its
+ * machine's diagram with the current state highlighted and shows its recent transitions.
+ * Everything shown is built with textContent (actor data never becomes markup).
+ */
+(() => {
+  const POLL_MS = 1000;
+  const token = new URLSearchParams(location.search).get('token');
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const el = (tag, props = {}, children = []) => {
+    const e = document.createElement(tag);
+    Object.assign(e, props);
+    for (const c of children) e.append(c);
+    return e;
+  };
+  const when = (iso) => {
+    if (!iso) return '';
+    const d = new Date(iso);
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  };
+
+  async function getJson(path) {
+    const res = await fetch(path, { headers, cache: 'no-store' });
+    if (!res.ok) throw new Error(`${path.split('?')[0]}: HTTP ${res.status}`);
+    return res.json();
+  }
+
+  // Mermaid renders one diagram at a time.
+  let renderCount = 0;
+  let renderQueue = Promise.resolve();
+  function draw(machine, text, current) {
+    renderQueue = renderQueue.then(async () => {
+      const box = $(`section[data-machine="${machine}"] .diagram`);
+      try {
+        const { svg } = await window.mermaid.render(`diagram-${++renderCount}`, text);
+        box.innerHTML = svg;
+        box.dataset.current = current ?? '';
+        box.dataset.drawn = String(renderCount);
+      } catch (e) {
+        box.textContent = `cannot draw this diagram: ${e.message}`;
+      }
+    });
+    return renderQueue;
+  }
+
+  const view = { machines: [], selected: null, shown: new Map(), filter: '' };
+
+  function section(m) {
+    const s = el('section', { className: 'machine' });
+    s.dataset.machine = m.name;
+    s.append(
+      el('h2', {}, [m.name, el('small', { textContent: ` v${m.version} · keys ${m.keyPrefix}…` })]),
+      el('p', { className: 'description', textContent: m.description }),
+      el('div', { className: 'cols' }, [
+        el('div', { className: 'diagram', textContent: 'drawing…' }),
+        el('div', { className: 'side' }, [
+          el('h3', {}, ['Actors ', el('span', { className: 'count' })]),
+          el('table', { className: 'actors' }, [
+            el('thead', {}, [
+              el(
+                'tr',
+                {},
+                ['key', 'state', 'last event', 'updated'].map((t) => el('th', { textContent: t })),
+              ),
+            ]),
+            el('tbody'),
+          ]),
+          el('div', { className: 'detail', hidden: true }, [
+            el('h3', {}, [
+              'Actor ',
+              el('span', { className: 'key' }),
+              el('button', { className: 'close', textContent: '×', title: 'back to the plain diagram' }),
+            ]),
+            el('p', {}, [
+              'state ',
+              el('b', { className: 'state' }),
+              ' · last event ',
+              el('span', { className: 'event' }),
+            ]),
+            el('table', { className: 'history' }, [
+              el('thead', {}, [
+                el(
+                  'tr',
+                  {},
+                  ['time', 'event', 'from → to'].map((t) => el('th', { textContent: t })),
+                ),
+              ]),
+              el('tbody'),
+            ]),
+            el('details', {}, [
+              el('summary', { textContent: 'context' }),
+              el('pre', { className: 'context' }),
+            ]),
+          ]),
+        ]),
+      ]),
+    );
+    $('.close', s).addEventListener('click', () => select(null));
+    return s;
+  }
+
+  function select(actor) {
+    const before = view.selected;
+    view.selected = actor ? { id: actor.id, machine: actor.machine } : null;
+    for (const m of view.machines) {
+      if (before?.machine === m.name && view.selected?.machine !== m.name) {
+        $(`section[data-machine="${m.name}"] .detail`).hidden = true;
+        view.shown.delete(m.name);
+        void draw(m.name, m.mermaid, '');
+      }
+    }
+    void refresh();
+  }
+
+  function renderList(m, actors, total) {
+    const s = $(`section[data-machine="${m.name}"]`);
+    $('.count', s).textContent = total > actors.length ? `(${actors.length} of ${total})` : `(${total})`;
+    const rows = actors.map((a) => {
+      const tr = el(
+        'tr',
+        {},
+        [a.key, a.state, a.lastEvent, when(a.updatedAt)].map((t) => el('td', { textContent: t })),
+      );
+      tr.dataset.id = a.id;
+      tr.dataset.state = a.state;
+      if (a.status === 'done') tr.classList.add('done');
+      if (view.selected?.id === a.id) tr.classList.add('selected');
+      tr.addEventListener('click', () => select(a));
+      return tr;
+    });
+    $('.actors tbody', s).replaceChildren(...rows);
+  }
+
+  async function renderDetail(m, a) {
+    const s = $(`section[data-machine="${m.name}"]`);
+    const d = $('.detail', s);
+    d.hidden = false;
+    d.dataset.id = a.id;
+    $('.key', d).textContent = a.key;
+    $('.state', d).textContent = a.state;
+    $('.event', d).textContent = `${a.lastEvent} at ${when(a.updatedAt)}`;
+    const rows = [...a.history].reverse().map((h) =>
+      el(
+        'tr',
+        {},
+        [when(h.at), h.event, `${h.from} → ${h.to}`].map((t) => el('td', { textContent: t })),
+      ),
+    );
+    $('.history tbody', d).replaceChildren(...rows);
+    $('.context', d).textContent = JSON.stringify(a.context, null, 2);
+    if (view.shown.get(m.name) !== a.state && a.diagram) {
+      view.shown.set(m.name, a.state);
+      await draw(m.name, a.diagram, a.state);
+    }
+  }
+
+  let busy = false;
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    try {
+      const q = new URLSearchParams({ limit: '50' });
+      if (view.filter) q.set('key', view.filter);
+      const list = await getJson(`/inspect/actors.json?${q}`);
+      for (const m of view.machines) {
+        const mine = list.actors.filter((a) => a.machine === m.name);
+        renderList(m, mine, list.totals[m.name] ?? 0);
+      }
+      const sel = view.selected;
+      if (sel) {
+        const one = await getJson(`/inspect/actors.json?id=${encodeURIComponent(sel.id)}`);
+        const a = one.actors[0];
+        const m = view.machines.find((x) => x.name === sel.machine);
+        if (a && m && view.selected?.id === sel.id) await renderDetail(m, a);
+      }
+      $('#status').textContent = `live · updated ${when(new Date().toISOString()).slice(11)}`;
+      $('#status').className = 'status ok';
+    } catch (e) {
+      $('#status').textContent = `not updating: ${e.message}`;
+      $('#status').className = 'status error';
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function start() {
+    window.mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'default' });
+    const { machines } = await getJson('/inspect/machines.json');
+    view.machines = machines;
+    $('#machines').replaceChildren(...machines.map(section));
+    for (const m of machines) await draw(m.name, m.mermaid, '');
+    let timer;
+    $('#filter').addEventListener('input', (e) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        view.filter = e.target.value.trim();
+        void refresh();
+      }, 200);
+    });
+    await refresh();
+    setInterval(refresh, POLL_MS);
+  }
+
+  start().catch((e) => {
+    $('#status').textContent = `cannot start: ${e.message}`;
+    $('#status').className = 'status error';
+  });
+})();

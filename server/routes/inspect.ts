@@ -1,0 +1,56 @@
+import Router from '@koa/router';
+import type { Store } from '../../storage/store';
+import { requireAdmin } from '../admin/auth';
+import { HttpError } from '../body';
+import { listActors } from '../inspect/actors';
+import { readAsset } from '../inspect/assets';
+import { machineInfo } from '../inspect/machines';
+import { inspectPage } from '../inspect/page';
+
+/**
+ * The inspector (ADMIN_TOKEN): `GET /inspect` (the page), `/inspect/machines.json` (the registry with
+ * each machine's Mermaid diagram), `/inspect/actors.json?machine=&key=&id=&limit=` (live actors, phones
+ * masked; a query that leaves one actor returns its history and highlighted diagram) and the page's
+ * assets. The page polls the JSON once a second.
+ */
+export function inspectRoutes(deps: { store: Store; adminToken: string }): Router {
+  const router = new Router();
+  const guard = requireAdmin(deps.adminToken);
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+
+  router.get('/inspect', guard, (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = inspectPage(text(ctx.query.token));
+  });
+
+  router.get('/inspect/machines.json', guard, (ctx) => {
+    ctx.body = { machines: machineInfo() };
+  });
+
+  router.get('/inspect/actors.json', guard, (ctx) => {
+    const machine = text(ctx.query.machine);
+    const names = machineInfo().map((m) => m.name);
+    if (machine && !names.includes(machine))
+      throw new HttpError(400, `unknown machine "${machine.slice(0, 40)}"; known: ${names.join(', ')}`);
+    const limitRaw = text(ctx.query.limit);
+    const limit = limitRaw === undefined ? undefined : Number(limitRaw);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
+      throw new HttpError(400, 'limit must be a whole number from 1 to 1000');
+    ctx.body = listActors(deps.store, {
+      machine,
+      key: text(ctx.query.key)?.slice(0, 200),
+      id: text(ctx.query.id),
+      limit,
+    });
+  });
+
+  router.get('/inspect/assets/:name', guard, async (ctx) => {
+    const asset = await readAsset(ctx.params.name ?? '');
+    if (!asset) throw new HttpError(404, 'no such asset');
+    ctx.type = asset.type;
+    ctx.set('Cache-Control', 'private, max-age=3600');
+    ctx.body = asset.body;
+  });
+
+  return router;
+}

@@ -1,0 +1,122 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MACHINES } from '../machines/index';
+import { type FakeD360, startFakeD360 } from './fakes/d360';
+import { browserMissing, launchBrowser, screenshotPath, watchPage } from './helpers/browser';
+import { Chat } from './helpers/chat';
+import { startTestService, type TestService } from './helpers/service';
+
+/**
+ * The inspector in a real browser (Debian's chromium, headless): every machine drawn from its
+ * definition, a WhatsApp dialog driven through the webhook moving the highlighted state while the
+ * page is open, 401 without the token, and not one request leaving the server.
+ */
+const TOKEN = 'browser-inspect-token';
+const D360_KEY = 'browser-d360-key';
+const PHONE = '79995550123';
+const DIAGRAM = 'section[data-machine="whatsapp-menu"] .diagram';
+
+interface Ctx {
+  fake: FakeD360;
+  svc: TestService;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  watch: ReturnType<typeof watchPage>;
+}
+
+const test = suite<Ctx>('inspector in a browser');
+const missing = browserMissing();
+const it = missing ? test.skip : test;
+
+test.before(async (ctx) => {
+  if (missing) return;
+  ctx.fake = await startFakeD360({ apiKey: D360_KEY });
+  ctx.svc = await startTestService({
+    ADMIN_TOKEN: TOKEN,
+    D360_API_KEY: D360_KEY,
+    D360_BASE_URL: ctx.fake.url,
+  });
+  ctx.browser = await launchBrowser();
+  ctx.context = await ctx.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  ctx.page = await ctx.context.newPage();
+  ctx.watch = watchPage(ctx.page, ctx.svc.url);
+});
+
+test.after(async (ctx) => {
+  if (missing) return;
+  await ctx.browser?.close();
+  await ctx.svc?.stop();
+  await ctx.fake?.close();
+});
+
+/** The text of the highlighted state(s) in a machine's diagram. */
+const highlighted = (page: Page, machine: string) =>
+  page.$$eval(`section[data-machine="${machine}"] .diagram svg g.node.current`, (nodes) =>
+    nodes.map((n) => n.textContent?.trim() ?? ''),
+  );
+
+it('without the token the page is refused (401)', async (ctx) => {
+  const res = await ctx.page.goto(`${ctx.svc.url}/inspect`);
+  assert.is(res?.status(), 401);
+  const wrong = await ctx.page.goto(`${ctx.svc.url}/inspect?token=not-it`);
+  assert.is(wrong?.status(), 401);
+});
+
+it('every registered machine is drawn, with all its states', async (ctx) => {
+  const res = await ctx.page.goto(`${ctx.svc.url}/inspect?token=${TOKEN}`);
+  assert.is(res?.status(), 200);
+  for (const m of Object.values(MACHINES)) {
+    const svg = `section[data-machine="${m.name}"] .diagram svg`;
+    await ctx.page.waitForSelector(svg, { timeout: 15_000 });
+    const text = await ctx.page.$eval(svg, (e) => e.textContent ?? '');
+    for (const state of Object.keys(m.logic.root.states)) assert.match(text, state, `${m.name}: ${state}`);
+  }
+  await ctx.page.screenshot({ path: screenshotPath('inspect-machines.png'), fullPage: true });
+});
+
+it('a WhatsApp dialog driven through the webhook moves the highlighted state on the open page', async (ctx) => {
+  const chat = new Chat(ctx.svc.url, ctx.fake, PHONE);
+  await chat.say('меню');
+  const row = 'section[data-machine="whatsapp-menu"] table.actors tbody tr';
+  // The page polls: the new actor shows up without a reload, its phone masked.
+  await ctx.page.waitForSelector(`${row}[data-state="menu"]`, { timeout: 5000 });
+  assert.match(await ctx.page.$eval(row, (e) => e.textContent ?? ''), 'wa:…0123');
+  await ctx.page.click(row);
+  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="menu"] svg`, { timeout: 5000 });
+  assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
+  await ctx.page.screenshot({ path: screenshotPath('inspect-actor-menu.png'), fullPage: true });
+
+  await chat.tap('FILL_PERIOD');
+  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="askingPeriod"] svg`, { timeout: 5000 });
+  assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['askingPeriod']);
+  const history = await ctx.page.$$eval(
+    'section[data-machine="whatsapp-menu"] .detail table.history tbody tr',
+    (rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1).map((td) => td.textContent)),
+  );
+  assert.equal(history, [
+    ['BUTTON', 'menu → askingPeriod'],
+    ['TEXT', 'idle → menu'],
+  ]);
+  const body = await ctx.page.textContent('body');
+  assert.not.match(body ?? '', PHONE, 'the phone is never shown in full');
+  await ctx.page.screenshot({ path: screenshotPath('inspect-actor-asking-period.png'), fullPage: true });
+});
+
+it('the page made no request to any other host and reported no error', async (ctx) => {
+  assert.ok(ctx.watch.requests.some((u) => u.includes('/inspect/assets/mermaid.min.js')));
+  assert.ok(ctx.watch.requests.filter((u) => u.includes('/inspect/actors.json')).length > 1, 'it polls');
+  assert.equal(ctx.watch.foreign(), []);
+  // The refused pages above answered 401 (and the browser asked for their favicon): expected.
+  assert.equal(
+    ctx.watch.failed().filter((f) => !f.endsWith(' 401') && !f.includes('/favicon.ico')),
+    [],
+  );
+  assert.equal(
+    ctx.watch.errors.filter((e) => !e.startsWith('Failed to load resource')),
+    [],
+  );
+});
+
+test.run();

@@ -1,0 +1,142 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { textMessage } from '../fixtures/whatsapp';
+import { MACHINES } from '../machines/index';
+import { toMermaid } from '../server/inspect/mermaid';
+import { http, startTestService, type TestService } from './helpers/service';
+
+/** The inspector's HTTP side: the guard, the JSON endpoints and the assets (the page: browser-inspect). */
+const TOKEN = 'inspect-test-token-0123';
+const PHONE = '79991234567';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+interface Ctx {
+  svc: TestService;
+}
+const test = suite<Ctx>('inspector over HTTP');
+
+test.before(async (ctx) => {
+  ctx.svc = await startTestService({ ADMIN_TOKEN: TOKEN });
+  const res = await http(`${ctx.svc.url}/webhook`, { body: textMessage({ from: PHONE, body: 'меню' }) });
+  assert.is(res.status, 200);
+});
+test.after(async (ctx) => {
+  await ctx.svc.stop();
+});
+
+const ADMIN_PATHS = [
+  '/inspect',
+  '/inspect/machines.json',
+  '/inspect/actors.json',
+  '/inspect/assets/mermaid.min.js',
+  '/admin/attendance',
+  '/admin/attendance.csv',
+];
+
+test('without ADMIN_TOKEN the admin pages do not exist (404)', async () => {
+  const off = await startTestService({ ADMIN_TOKEN: '' });
+  try {
+    for (const p of ADMIN_PATHS) assert.is((await http(`${off.url}${p}?token=x`)).status, 404, p);
+  } finally {
+    await off.stop();
+  }
+});
+
+test('no token or a wrong one: 401 with WWW-Authenticate', async (ctx) => {
+  for (const p of ADMIN_PATHS) {
+    const none = await http(`${ctx.svc.url}${p}`);
+    assert.is(none.status, 401, p);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+    assert.is((await http(`${ctx.svc.url}${p}?token=wrong`)).status, 401, p);
+    assert.is(
+      (await http(`${ctx.svc.url}${p}`, { headers: { authorization: 'Bearer wrong' } })).status,
+      401,
+      p,
+    );
+    assert.is(
+      (await http(`${ctx.svc.url}${p}`, { headers: { authorization: TOKEN } })).status,
+      401,
+      `${p}: not Bearer`,
+    );
+  }
+});
+
+test('the page: Bearer or ?token=, no caching, a CSP that allows this server only', async (ctx) => {
+  for (const res of [
+    await http(`${ctx.svc.url}/inspect`, { headers: auth }),
+    await http(`${ctx.svc.url}/inspect?token=${TOKEN}`),
+  ]) {
+    assert.is(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', 'text/html');
+    assert.is(res.headers.get('cache-control'), 'no-store');
+    assert.match(res.headers.get('content-security-policy') ?? '', "default-src 'self'");
+    assert.match(res.text, '/inspect/assets/mermaid.min.js');
+    assert.not.match(res.text, /https?:\/\//, 'no absolute URL in the page');
+  }
+});
+
+test('machines.json: the registry with each machine’s states and current diagram', async (ctx) => {
+  const res = await http(`${ctx.svc.url}/inspect/machines.json`, { headers: auth });
+  const { machines } = res.json as { machines: Array<Record<string, unknown>> };
+  assert.equal(
+    machines.map((m) => m.name),
+    Object.keys(MACHINES),
+  );
+  for (const m of machines) {
+    const entry = MACHINES[m.name as keyof typeof MACHINES];
+    assert.is(m.version, entry.version);
+    assert.is(m.keyPrefix, entry.keyPrefix);
+    assert.is(m.mermaid, toMermaid(entry.logic));
+    assert.equal(m.states, Object.keys(entry.logic.root.states));
+  }
+});
+
+test('actors.json: masked keys, filters, and one actor with its history and highlighted diagram', async (ctx) => {
+  const list = await http(`${ctx.svc.url}/inspect/actors.json`, { headers: auth });
+  assert.is(list.status, 200);
+  assert.not.match(list.text, PHONE, 'the phone never appears in full');
+  const { actors, totals } = list.json as {
+    actors: Array<Record<string, unknown>>;
+    totals: Record<string, number>;
+  };
+  assert.is(totals['whatsapp-menu'], 1);
+  const wa = actors.find((a) => a.machine === 'whatsapp-menu');
+  assert.is(wa?.key, 'wa:…4567');
+  assert.is(wa?.state, 'menu');
+  assert.is(wa?.lastEvent, 'TEXT');
+  assert.match(String(wa?.updatedAt), /^\d{4}-\d\d-\d\dT/);
+
+  for (const q of [`key=wa:${PHONE}`, 'key=1234567', `id=${wa?.id}`, 'machine=whatsapp-menu&key=4567']) {
+    const one = await http(`${ctx.svc.url}/inspect/actors.json?${q}`, { headers: auth });
+    assert.not.match(one.text, PHONE, q);
+    const [a] = (one.json as { actors: Array<Record<string, unknown>> }).actors;
+    assert.is(a?.key, 'wa:…4567', q);
+    assert.equal(a?.history, [{ at: a?.updatedAt, event: 'TEXT', from: 'idle', to: 'menu' }], q);
+    assert.match(String(a?.diagram), /class menu current/, q);
+  }
+  const none = await http(`${ctx.svc.url}/inspect/actors.json?key=nobody`, { headers: auth });
+  assert.equal((none.json as { actors: unknown[] }).actors, []);
+  const other = await http(`${ctx.svc.url}/inspect/actors.json?machine=gate-call`, { headers: auth });
+  assert.equal((other.json as { actors: unknown[] }).actors, []);
+});
+
+test('actors.json: an unknown machine or a bad limit is a 400 that says why', async (ctx) => {
+  const bad = await http(`${ctx.svc.url}/inspect/actors.json?machine=nope`, { headers: auth });
+  assert.is(bad.status, 400);
+  assert.match(bad.text, 'known: whatsapp-menu');
+  assert.is((await http(`${ctx.svc.url}/inspect/actors.json?limit=0`, { headers: auth })).status, 400);
+});
+
+test('assets: Mermaid from its npm package and the page script; nothing else', async (ctx) => {
+  const mermaid = await http(`${ctx.svc.url}/inspect/assets/mermaid.min.js?token=${TOKEN}`);
+  assert.is(mermaid.status, 200);
+  assert.match(mermaid.headers.get('content-type') ?? '', 'javascript');
+  assert.ok(mermaid.text.length > 1_000_000, 'the whole bundle');
+  const script = await http(`${ctx.svc.url}/inspect/assets/inspect.js`, { headers: auth });
+  assert.is(script.status, 200);
+  assert.match(script.text, '/inspect/actors.json');
+  assert.is((await http(`${ctx.svc.url}/inspect/assets/..%2F..%2Fconfig.ts`, { headers: auth })).status, 404);
+  assert.is((await http(`${ctx.svc.url}/inspect/assets/package.json`, { headers: auth })).status, 404);
+});
+
+test.run();
