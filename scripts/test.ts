@@ -12,6 +12,7 @@ import { stripVTControlCharacters } from 'node:util';
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+const FILE_TIMEOUT_S = Number(process.env.TEST_FILE_TIMEOUT_S ?? 300);
 
 function findTests(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -39,6 +40,11 @@ function runFile(file: string): Promise<FileResult> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    // A file that hangs must not stall the whole suite (CI has a time limit): kill it, count a failure.
+    const timer = setTimeout(() => {
+      output += `\n✘ killed after ${FILE_TIMEOUT_S} s (TEST_FILE_TIMEOUT_S)\n`;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_S * 1000);
     child.stdout.on('data', (d) => {
       output += d;
     });
@@ -46,6 +52,7 @@ function runFile(file: string): Promise<FileResult> {
       output += d;
     });
     child.on('close', (code) => {
+      clearTimeout(timer);
       const plain = stripVTControlCharacters(output);
       const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? Number.NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? Number.NaN);

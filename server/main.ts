@@ -17,7 +17,32 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger({ secrets: secretsOf(config) });
-  let service: Awaited<ReturnType<typeof startService>>;
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  // Handlers first: a signal during start-up waits for the start to finish, then stops cleanly (so
+  // the data folder's lock is released, never left behind by an abrupt exit).
+  let signals = 0;
+  let stopRequested: string | undefined;
+  const stop = (signal: string) => {
+    log.info('stopping', { signal });
+    (service as NonNullable<typeof service>).stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (e) => {
+        log.error('stop failed', { error: (e as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: string) => {
+    signals++;
+    if (signals > 1) process.exit(1);
+    if (service) stop(signal);
+    else stopRequested = signal;
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   try {
     service = await startService(config, log);
   } catch (e) {
@@ -41,25 +66,7 @@ async function main(): Promise<void> {
     zadarma: config.zadarma.mode,
   });
   for (const line of channelNotes(config)) log.info(line);
-
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals++;
-    if (signals > 1) process.exit(1);
-    log.info('stopping', { signal });
-    service.stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (e) => {
-        log.error('stop failed', { error: (e as Error).message });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  if (stopRequested) stop(stopRequested);
 }
 
 void main();
