@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       );
       // Lines a suite prints as its report (`model <name>: …` from the model-based tests) are shown.
       for (const line of r.output.split('\n')) {
-        const report = /(?:^|\s)(model [\w-]+: .*)$/.exec(line)?.[1];
+        const report = /(?:^|\s)((?:model|torture) [\w-]+: .*)$/.exec(line)?.[1];
         if (report) process.stdout.write(`    ${report}\n`);
       }
       if (r.failed > 0)

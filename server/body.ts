@@ -37,7 +37,11 @@ export async function readText(ctx: Context, limit = BODY_LIMIT): Promise<string
 
 /** Reads and parses a JSON body; 400 with the parser's reason when it is not JSON. */
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
-  const text = await readText(ctx, limit);
+  return parseJson(await readText(ctx, limit));
+}
+
+/** Parses a JSON body; 400 with the parser's reason when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -1,14 +1,17 @@
 import type { IsoDate } from '../machines/period';
 
 /** The calendar date at instant `now` in time zone `tz` ('YYYY-MM-DD'). */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
 export function dateIn(tz: string, now: number): IsoDate {
-  // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: tz,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
+  // Building a formatter costs ~50 µs (it was 3 % of a webhook's CPU): one per time zone.
+  let f = dateFormats.get(tz);
+  if (!f) {
+    // en-CA formats as YYYY-MM-DD.
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dateFormats.set(tz, f);
+  }
+  return f.format(now);
 }
 
 /** True when `tz` is a time zone this runtime knows. */

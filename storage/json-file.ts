@@ -16,7 +16,15 @@ export class DurableJsonFile<T> implements Adapter<T> {
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private latest: T | null = null;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly opts: {
+      /** false: no fsync (unsafe against power loss; STORE_FSYNC=off, for benchmarks). */
+      fsync?: boolean;
+      /** Text of the data (JSON.stringify by default); called when a write starts. */
+      serialize?: (data: T) => string;
+    } = {},
+  ) {}
 
   async read(): Promise<T | null> {
     let text: string;
@@ -52,7 +60,14 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const waiters = this.waiters;
     this.waiters = [];
     const data = this.latest;
-    this.writing = writeAtomic(this.file, JSON.stringify(data))
+    let text: string;
+    try {
+      text = this.opts.serialize ? this.opts.serialize(data as T) : JSON.stringify(data);
+    } catch (e) {
+      for (const w of waiters) w.reject(e);
+      return;
+    }
+    this.writing = writeAtomic(this.file, text, this.opts.fsync !== false)
       .then(
         () => {
           for (const w of waiters) w.resolve();
@@ -71,17 +86,45 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
+async function writeAtomic(file: string, text: string, fsync: boolean): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.tmp`);
   const handle = await open(tmp, 'w');
   try {
     await handle.writeFile(text, 'utf-8');
-    await handle.datasync();
+    if (fsync) await handle.datasync();
   } finally {
     await handle.close();
   }
   await rename(tmp, file);
-  await syncDir(dirname(file));
+  if (fsync) await syncDirShared(dirname(file));
+}
+
+/**
+ * One directory fsync serves every rename done before it started: writes of many partitions finishing
+ * together share one (the one running, if it started after their rename, else the next), instead of
+ * an open + fsync + close of the folder each.
+ */
+const dirSyncs = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>();
+
+function syncDirShared(dir: string): Promise<void> {
+  let s = dirSyncs.get(dir);
+  if (!s) {
+    s = { running: null, next: null };
+    dirSyncs.set(dir, s);
+  }
+  const state = s;
+  if (!state.running) {
+    state.running = syncDir(dir).finally(() => {
+      state.running = null;
+    });
+    return state.running;
+  }
+  // The running one may have started before this rename: wait for the next one.
+  state.next ??= state.running.then(() => {
+    state.next = null;
+    return syncDirShared(dir);
+  });
+  return state.next;
 }
 
 async function syncDir(dir: string): Promise<void> {

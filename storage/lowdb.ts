@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { DurableJsonFile } from './json-file';
@@ -18,7 +18,7 @@ interface Meta {
 const FORMAT = 1;
 export const DEFAULT_PARTITIONS = 16;
 const META_FILE = 'meta.json';
-const partitionFile = (i: number) => `p-${String(i).padStart(2, '0')}.json`;
+export const partitionFile = (i: number) => `p-${String(i).padStart(2, '0')}.json`;
 
 function isMeta(meta: unknown): meta is Meta {
   const m = meta as Partial<Meta> | null;
@@ -31,6 +31,48 @@ function isPartition(data: unknown): data is PartitionData {
 }
 
 const formatOf = (data: unknown) => (data as { format?: unknown } | null | undefined)?.format;
+
+interface Part {
+  db: Low<PartitionData>;
+  file: DurableJsonFile<PartitionData>;
+  gen: number;
+  /** Set while memory is being reloaded from disk after a failed write. */
+  recovering: Promise<void> | null;
+  /**
+   * collection -> id -> `"id":{…}`, the JSON text of every document, kept up to date by each commit so
+   * a write serialises only the documents that changed, not the whole partition (built at the
+   * partition's first write; dropped when memory is reloaded).
+   */
+  texts: Map<string, Map<string, string>> | null;
+}
+
+const entryText = (id: string, doc: Doc) => `${JSON.stringify(id)}:${JSON.stringify(doc)}`;
+
+function textsOf(texts: Map<string, Map<string, string>>, collection: string): Map<string, string> {
+  let m = texts.get(collection);
+  if (!m) {
+    m = new Map();
+    texts.set(collection, m);
+  }
+  return m;
+}
+
+/** The partition file's text, the same JSON as JSON.stringify(part.db.data), from the per-document texts. */
+function serialise(part: Part): string {
+  if (!part.texts) {
+    part.texts = new Map();
+    for (const [name, docs] of Object.entries(part.db.data.collections)) {
+      const m = textsOf(part.texts, name);
+      for (const [id, doc] of Object.entries(docs)) m.set(id, entryText(id, doc));
+    }
+  }
+  const colls: string[] = [];
+  for (const name of Object.keys(part.db.data.collections)) {
+    const m = part.texts.get(name);
+    colls.push(`${JSON.stringify(name)}:{${m ? [...m.values()].join(',') : ''}}`);
+  }
+  return `{"format":${FORMAT},"collections":{${colls.join(',')}}}`;
+}
 
 /** What `inspectStore` finds: documents per collection, and every file that would stop `open()`. */
 export interface StoreReport {
@@ -92,13 +134,7 @@ export async function inspectStore(dataDir: string): Promise<StoreReport> {
  * is created (`meta.json`), so keys never move between files.
  */
 export class LowdbStore implements Store {
-  private parts: Array<{
-    db: Low<PartitionData>;
-    file: DurableJsonFile<PartitionData>;
-    gen: number;
-    /** Set while memory is being reloaded from disk after a failed write. */
-    recovering: Promise<void> | null;
-  }> = [];
+  private parts: Part[] = [];
   /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
   private index = new Map<string, Map<string, number>>();
   /** Partitions whose last write failed (healthy again after their next successful one). */
@@ -108,6 +144,7 @@ export class LowdbStore implements Store {
   constructor(
     dataDir: string,
     private readonly partitionCount = DEFAULT_PARTITIONS,
+    private readonly opts: { fsync?: boolean } = {},
   ) {
     this.dir = join(dataDir, 'store');
   }
@@ -122,23 +159,54 @@ export class LowdbStore implements Store {
     const metaFile = new DurableJsonFile<Meta>(join(this.dir, META_FILE));
     let meta = await metaFile.read();
     if (!meta) {
+      // Partition files without meta.json: their partition count is lost, and guessing it would put
+      // keys in the wrong files (every commit of an existing user then fails). Refuse, say why.
+      const orphans = (await readdir(this.dir)).filter((f) => /^p-\d+\.json$/.test(f));
+      if (orphans.length > 0)
+        throw new StoreError(
+          `${metaFile.file} is missing but ${orphans.length} partition files are beside it (${orphans.slice(0, 3).join(', ')}…); restore meta.json from a backup`,
+        );
       meta = { format: FORMAT, partitions: this.partitionCount };
       await metaFile.write(meta);
     }
     if (!isMeta(meta)) {
       throw new StoreError(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
     }
-    for (let i = 0; i < meta.partitions; i++) {
-      const file = new DurableJsonFile<PartitionData>(join(this.dir, partitionFile(i)));
-      const db = new Low<PartitionData>(file, { format: FORMAT, collections: {} });
-      await db.read();
-      if (!isPartition(db.data)) {
+    // Read the files a few dozen at a time (a large store has thousands), then check them in order, so
+    // the error names the first bad file as a one-by-one read would.
+    const count = meta.partitions;
+    // Only files that exist are read (a partition never written has none; most of a small store's).
+    const present = new Set(await readdir(this.dir));
+    const loaded: Array<{ part: Part; error?: unknown }> = new Array(count);
+    let next = 0;
+    const reader = async () => {
+      while (next < count) {
+        const i = next++;
+        const part = { gen: 0, recovering: null, texts: null } as unknown as Part;
+        part.file = new DurableJsonFile<PartitionData>(join(this.dir, partitionFile(i)), {
+          fsync: this.opts.fsync,
+          serialize: () => serialise(part),
+        });
+        part.db = new Low<PartitionData>(part.file, { format: FORMAT, collections: {} });
+        try {
+          if (present.has(partitionFile(i))) await part.db.read();
+          loaded[i] = { part };
+        } catch (error) {
+          loaded[i] = { part, error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, count) }, reader));
+    for (let i = 0; i < count; i++) {
+      const { part, error } = loaded[i] as { part: Part; error?: unknown };
+      if (error) throw error;
+      if (!isPartition(part.db.data)) {
         throw new StoreError(
-          `${file.file} is not a Switchboard store partition (format ${formatOf(db.data)})`,
+          `${part.file.file} is not a Switchboard store partition (format ${formatOf(part.db.data)})`,
         );
       }
-      this.parts.push({ db, file, gen: 0, recovering: null });
-      for (const [name, docs] of Object.entries(db.data.collections)) {
+      this.parts.push(part);
+      for (const [name, docs] of Object.entries(part.db.data.collections)) {
         const idx = this.collectionIndex(name);
         for (const id of Object.keys(docs)) idx.set(id, i);
       }
@@ -193,9 +261,11 @@ export class LowdbStore implements Store {
       if (next === null) {
         delete docs[w.id];
         this.index.get(w.collection)?.delete(w.id);
+        part.texts?.get(w.collection)?.delete(w.id);
       } else {
         docs[w.id] = next;
         this.collectionIndex(w.collection).set(w.id, i);
+        if (part.texts) textsOf(part.texts, w.collection).set(w.id, entryText(w.id, next));
       }
     }
     try {
@@ -230,6 +300,7 @@ export class LowdbStore implements Store {
     for (const idx of this.index.values()) for (const [id, p] of idx) if (p === i) idx.delete(id);
     // A partition never written has no file: its disk state is empty (lowdb's read() would keep memory).
     part.db.data = (await part.file.read()) ?? { format: FORMAT, collections: {} };
+    part.texts = null;
     for (const [name, docs] of Object.entries(part.db.data.collections)) {
       const idx = this.collectionIndex(name);
       for (const id of Object.keys(docs)) idx.set(id, i);

@@ -721,6 +721,38 @@ test('SIGKILL between "ініційовано" and the webhook: after the restar
   }
 });
 
+test('SIGKILL during the callback request itself: never requested twice; the user hears the status is unknown', async () => {
+  const f = await startFakes();
+  const dataDir = tmpDataDir();
+  const env = { TELEGRAM_ALLOWED_USERS: MEMBERS };
+  try {
+    const first = await spawnGate(f, dataDir, env);
+    children.add(first);
+    f.zd.failNext({ status: 200, hang: true });
+    const a = new TgUser(f.tg, async (u) => void f.tg.pushUpdate(u), USER_A);
+    await a.command('/hvirtka');
+    await eventually(() => f.zd.requests.some((r) => r.path === CALLBACK_PATH), 8000, 'the callback request');
+    first.proc.kill('SIGKILL');
+    assert.is(await first.exited, null, 'killed, not exited');
+
+    const from = a.messages().length;
+    const second = await spawnGate(f, dataDir, env);
+    children.add(second);
+    const told = await a.waitText(/^❌ Не вдалося ініціювати дзвінок/, from, 8000);
+    assert.match(String(told.text), 'невідомо, чи пішов дзвінок');
+    await sleep(SETTLE_MS);
+    assert.is(
+      f.zd.requests.filter((r) => r.path === CALLBACK_PATH).length,
+      1,
+      'the request was not repeated',
+    );
+    assert.is(await terminate(second), 0);
+  } finally {
+    await cleanup();
+    await f.close();
+  }
+});
+
 test('two gates at once: each result reaches its own user', async () => {
   const rig = await startRig({ TELEGRAM_ALLOWED_USERS: MEMBERS });
   try {

@@ -94,7 +94,13 @@ export function gateChannel(
           zadarma.mode === 'live' && zadarma.apiKey && zadarma.apiSecret
             ? liveCallback(zadarma.baseUrl, zadarma.apiKey, zadarma.apiSecret)
             : dryCallback(deps.print);
-        runners.zadarma = zadarmaRunner({ send, caller: zadarma.caller ?? '', log, clock: deps.clock });
+        runners.zadarma = zadarmaRunner({
+          send,
+          caller: zadarma.caller ?? '',
+          log,
+          clock: deps.clock,
+          markStarted: (effect) => engine.reschedule(effect),
+        });
         routers.push(
           zadarmaRoutes({ engine, access, gates, secret: zadarma.apiSecret, log, onRefused: deps.onRefused }),
         );

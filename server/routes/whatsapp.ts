@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { HttpError, readJson } from '../body';
+import { HttpError, parseJson, readText } from '../body';
 import { dispatchWebhook } from '../channels/whatsapp/channel';
 import { parseWebhook } from '../channels/whatsapp/inbound';
 import type { WhatsAppConfig } from '../config';
@@ -48,11 +48,13 @@ export function whatsappRoutes(deps: {
         throw new HttpError(401, 'missing or wrong secret header');
       }
     }
-    const body = await readJson(ctx);
+    const text = await readText(ctx);
+    const body = parseJson(text);
     const parsed = parseWebhook(body);
     if (!parsed.recognised) {
       log.warn('whatsapp: webhook of an unknown shape acknowledged and ignored', {
-        sample: JSON.stringify(body).slice(0, 200),
+        // From the raw text: re-serialising a hostile body (nesting thousands deep) would overflow the stack.
+        sample: text.slice(0, 200),
       });
     }
     for (const reason of parsed.ignored) log.info('whatsapp: ignored part of a webhook', { reason });

@@ -105,6 +105,8 @@ export const uk = {
   },
   zadarmaUnreachable: (reason: string) => `сервіс дзвінків недоступний (${reason})`,
   staleRequest: 'запит застарів (сервер перезапускався)',
+  interruptedRequest:
+    'сервер перезапустився під час запиту, тож невідомо, чи пішов дзвінок; перевірте ворота або спробуйте ще раз',
   adminOnly: '❌ Ця команда доступна тільки адміністратору',
   access: (phone: string, allowed: boolean) =>
     allowed ? `✅ Номер +${phone} дозволено.` : `🚫 Номер +${phone} заборонено. Діє з наступної команди.`,

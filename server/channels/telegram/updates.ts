@@ -120,7 +120,8 @@ function parseUpdate(update: Obj, deps: UpdateDeps): Parsed | string {
   const chat = isObj(m.chat) ? m.chat : undefined;
   if (!from || typeof from.id !== 'number' || !chat || typeof chat.id !== 'number')
     return 'message without sender';
-  if (chat.type !== 'private') return `message in a ${String(chat.type)} chat`;
+  if (chat.type !== 'private')
+    return `message in a ${typeof chat.type === 'string' ? chat.type.slice(0, 40) : typeof chat.type} chat`;
   const base = { userId: from.id, chatId: chat.id, firstName: name(from) };
   if (isObj(m.contact)) {
     const c = m.contact;

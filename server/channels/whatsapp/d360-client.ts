@@ -21,20 +21,30 @@ export async function sendD360(
   const limit = checkMessageLimits(body);
   if (limit)
     return { outcome: { ok: false, permanent: true, error: `not sent, over a WhatsApp limit: ${limit}` } };
+  // The timeout signal is held in this frame until the body is read: on Node 20 a timeout signal
+  // reachable only through AbortSignal.any() is garbage-collected and never fires, so a hanging API
+  // would block this user's outbox queue for ever (found by the torture suite).
+  const timeout = AbortSignal.timeout(TIMEOUT_MS);
   let res: Response;
+  let text: string;
   try {
     res = await fetch(`${baseUrl.replace(/\/$/, '')}/messages`, {
       method: 'POST',
       headers: { 'D360-API-KEY': apiKey, 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
-      signal: signal
-        ? AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)])
-        : AbortSignal.timeout(TIMEOUT_MS),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   } catch (e) {
     return { outcome: { ok: false, permanent: false, error: `network: ${(e as Error).message}` } };
   }
-  const text = await res.text().catch(() => '');
+  try {
+    text = await res.text();
+  } catch (e) {
+    text = '';
+    // An answer cut off (timeout, reset) before its body: only a 2xx head counts, as before.
+    if (timeout.aborted && !res.ok)
+      return { outcome: { ok: false, permanent: false, error: `network: ${(e as Error).message}` } };
+  }
   let json: Record<string, unknown> | undefined;
   try {
     json = JSON.parse(text) as Record<string, unknown>;

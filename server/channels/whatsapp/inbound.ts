@@ -148,9 +148,17 @@ function readStatus(s: unknown): InboundStatus | string {
   const errors = arr(s.errors)
     .filter(isObj)
     .map((e) => ({
-      code: typeof e.code === 'number' ? e.code : Number(e.code) || 0,
+      code: typeof e.code === 'number' ? e.code : num(e.code) || 0,
       title: str(e.title)?.slice(0, 200),
     }));
-  const ts = Number(s.timestamp);
+  const ts = num(s.timestamp);
   return { kind: 'status', messageId, status, recipient, timestamp: Number.isFinite(ts) ? ts : 0, errors };
+}
+
+/**
+ * A number from a string or number; NaN for anything else. `Number()` of a hostile object (one whose
+ * `toString` is not a function) throws, which answered 500 (found by the torture suite's fuzzing).
+ */
+function num(v: unknown): number {
+  return typeof v === 'number' || typeof v === 'string' ? Number(v) : Number.NaN;
 }

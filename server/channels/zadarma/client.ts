@@ -1,4 +1,4 @@
-import type { EffectOutcome, EffectRunner } from '../../engine-types';
+import type { EffectOutcome, EffectRow, EffectRunner } from '../../engine-types';
 import type { Logger } from '../../log';
 import { uk } from '../../texts/uk';
 import { signRequest } from './sign';
@@ -55,12 +55,17 @@ export function dryCallback(
 /**
  * Carries out `zadarma` effects. Every answer becomes an event for the call (API_OK / API_FAILED)
  * and the effect is done: a failed callback is reported to the user at once, never retried later.
+ * At most once: the attempt is stored (`markStarted`) before the request; an effect found already
+ * started (the service died during the request) is not sent again — the user hears the status is
+ * unknown instead of the relay ringing twice.
  */
 export function zadarmaRunner(deps: {
   send: CallbackSender;
   caller: string;
   log: Logger;
   clock?: () => number;
+  /** Stores that this effect's request is about to be made (before it is made). */
+  markStarted?: (effect: EffectRow) => Promise<void>;
 }): EffectRunner {
   const clock = deps.clock ?? Date.now;
   return async (effect): Promise<EffectOutcome> => {
@@ -75,6 +80,13 @@ export function zadarmaRunner(deps: {
       });
       return { ok: true, event: { type: 'API_FAILED', now, message: uk.staleRequest } };
     }
+    if (typeof effect.payload.startedAt === 'number') {
+      deps.log.warn('zadarma: callback request was under way when the service stopped; not repeated', {
+        key: effect.key,
+      });
+      return { ok: true, event: { type: 'API_FAILED', now, message: uk.interruptedRequest } };
+    }
+    await deps.markStarted?.({ ...effect, payload: { ...effect.payload, startedAt: now } });
     const result = await deps.send(deps.caller, String(effect.payload.to));
     if (result.ok) return { ok: true, event: { type: 'API_OK', now: clock() } };
     deps.log.error('zadarma: callback refused', { key: effect.key, message: result.message });

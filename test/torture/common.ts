@@ -1,0 +1,137 @@
+/**
+ * Shared pieces of the torture suite (`npm run torture`, and the short profile inside `npm test`):
+ * profiles, the figures each module reports for docs/RELIABILITY.md, child services that are SIGKILLed
+ * and restarted, and reading a DATA_DIR's store files after a run.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ServiceProcess, spawnService } from '../helpers/service';
+
+export type Profile = 'short' | 'full';
+
+/** What one module tried and what held, as rows of the report. */
+export interface Section {
+  name: string;
+  title: string;
+  /** `what was tried | how many times | what held` */
+  rows: Array<[string, string | number, string]>;
+  notes?: string[];
+  ms?: number;
+}
+
+export function pick<T>(profile: Profile, short: T, full: T): T {
+  return profile === 'full' ? full : short;
+}
+
+/** A seeded PRNG (mulberry32), so a failing run can be replayed with TORTURE_SEED. */
+export function rng(seed = Number(process.env.TORTURE_SEED ?? Date.now() % 2 ** 31)): {
+  seed: number;
+  next(): number;
+  int(n: number): number;
+} {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { seed, next, int: (n) => Math.floor(next() * n) };
+}
+
+/** Settings of a developer's shell or `.env` blanked, so each run says what it means. */
+export const CLEAN_ENV: Record<string, string> = {
+  D360_API_KEY: '',
+  VERIFY_TOKEN: '',
+  WEBHOOK_SECRET_HEADER: '',
+  ADMIN_TOKEN: '',
+  TELEGRAM_BOT_TOKEN: '',
+  TELEGRAM_MODE: '',
+  TELEGRAM_WEBHOOK_SECRET: '',
+  TELEGRAM_ADMIN_IDS: '',
+  TELEGRAM_ALLOWED_USERS: '',
+  ALLOWED_PHONES: '',
+  CLIENTS_FILE: '',
+  ZADARMA_API_KEY: '',
+  ZADARMA_API_SECRET: '',
+  ZADARMA_CALLER: '',
+  GATES: '',
+  REMINDER_TIME: '',
+  GATE_COOLDOWN_S: '',
+  GATE_CALL_TIMEOUT_S: '',
+};
+
+/** Children started by the suite; `killAll()` ends whatever is still running (by pid, never by name). */
+const children = new Set<ChildProcess>();
+export const running = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
+
+export async function spawnTracked(env: Record<string, string | undefined>): Promise<ServiceProcess> {
+  const svc = await spawnService({ ...CLEAN_ENV, ...env }, 30_000);
+  children.add(svc.proc);
+  return svc;
+}
+
+export function killAll(): void {
+  for (const p of children) if (running(p)) p.kill('SIGKILL');
+  children.clear();
+}
+
+export async function sigkill(svc: ServiceProcess): Promise<void> {
+  if (running(svc.proc)) svc.proc.kill('SIGKILL');
+  await svc.exited;
+}
+
+export async function sigterm(svc: ServiceProcess): Promise<number | null> {
+  if (running(svc.proc)) svc.proc.kill('SIGTERM');
+  return svc.exited;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: store documents are inspected field by field
+type Doc = any;
+
+/** Every collection of a stopped service's store, merged over its partition files (each must parse). */
+export function readStore(dataDir: string): {
+  files: number;
+  collections: Record<string, Record<string, Doc>>;
+} {
+  const dir = join(dataDir, 'store');
+  const collections: Record<string, Record<string, Doc>> = {};
+  let files = 0;
+  for (const f of readdirSync(dir)) {
+    if (!/^p-\d+\.json$/.test(f)) continue;
+    files++;
+    const data = JSON.parse(readFileSync(join(dir, f), 'utf-8')) as {
+      collections: Record<string, Record<string, Doc>>;
+    };
+    for (const [name, docs] of Object.entries(data.collections)) {
+      collections[name] ??= {};
+      Object.assign(collections[name], docs);
+    }
+  }
+  return { files, collections };
+}
+
+/** A crude snapshot of the store's content, to compare before and after (an invalid payload changes nothing). */
+export function storeDigest(dataDir: string): string {
+  const { collections } = readStore(dataDir);
+  return JSON.stringify(
+    Object.keys(collections)
+      .sort()
+      .map((c) => [c, Object.keys(collections[c] ?? {}).sort()]),
+  );
+}
+
+export const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+}
+
+/** Prints the section the way `npm test` shows it (`torture <name>: …`). */
+export function printSection(s: Section): void {
+  for (const [what, n, held] of s.rows) process.stdout.write(`torture ${s.name}: ${what} ×${n} → ${held}\n`);
+}
