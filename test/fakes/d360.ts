@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pollUntil } from './poll';
 
 /** A parsed JSON body, loosely typed so tests can poke into it. */
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
@@ -383,38 +384,22 @@ export async function startFakeD360(opts: { apiKey: string }): Promise<FakeD360>
       queue.push(...answers);
     },
     waitFor: (pred, timeoutMs = 5000) =>
-      new Promise<Json[]>((resolve, reject) => {
-        const started = Date.now();
-        const tick = (): void => {
-          const s = [...sentBodies];
-          let ok = false;
-          try {
-            ok = pred(s);
-          } catch {
-            ok = false;
-          }
-          if (ok) {
-            resolve(s);
-            return;
-          }
-          if (Date.now() - started >= timeoutMs) {
-            const last = s
-              .slice(-3)
-              .map((b) => JSON.stringify(b).slice(0, 300))
-              .join('\n  ');
-            reject(
-              new Error(
-                `FakeD360.waitFor: condition not met within ${timeoutMs} ms; ` +
-                  `${s.length} message(s) sent, ${requests.length} request(s) seen` +
-                  (last ? `; last sent:\n  ${last}` : ''),
-              ),
-            );
-            return;
-          }
-          setTimeout(tick, 10);
-        };
-        tick();
-      }),
+      pollUntil(
+        () => [...sentBodies],
+        pred,
+        timeoutMs,
+        (s) => {
+          const last = s
+            .slice(-3)
+            .map((b) => JSON.stringify(b).slice(0, 300))
+            .join('\n  ');
+          return (
+            `FakeD360.waitFor: condition not met within ${timeoutMs} ms; ` +
+            `${s.length} message(s) sent, ${requests.length} request(s) seen` +
+            (last ? `; last sent:\n  ${last}` : '')
+          );
+        },
+      ),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         for (const res of pending) res.destroy();

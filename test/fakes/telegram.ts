@@ -21,6 +21,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pollUntil } from './poll';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;
@@ -943,43 +944,27 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
       queue.push(...answers);
     },
     waitFor: (pred, timeoutMs = 5000) =>
-      new Promise<SentItem[]>((resolve, reject) => {
-        const started = Date.now();
-        const tick = (): void => {
-          const s = sentItems.map((x) => ({ ...x }));
-          let done = false;
-          try {
-            done = pred(s);
-          } catch {
-            done = false;
-          }
-          if (done) {
-            resolve(s);
-            return;
-          }
-          if (Date.now() - started >= timeoutMs) {
-            const last = s
-              .slice(-3)
-              .map((b) => JSON.stringify(b).slice(0, 300))
-              .join('\n  ');
-            const lastReq = requests
-              .slice(-3)
-              .map((r) => `${r.method} → ${r.response} ${JSON.stringify(r.answer ?? null).slice(0, 200)}`)
-              .join('\n  ');
-            reject(
-              new Error(
-                `FakeTelegram.waitFor: condition not met within ${timeoutMs} ms; ` +
-                  `${s.length} item(s) sent, ${requests.length} request(s) seen` +
-                  (last ? `; last sent:\n  ${last}` : '') +
-                  (lastReq ? `\nlast requests:\n  ${lastReq}` : ''),
-              ),
-            );
-            return;
-          }
-          setTimeout(tick, 10);
-        };
-        tick();
-      }),
+      pollUntil(
+        () => sentItems.map((x) => ({ ...x })),
+        pred,
+        timeoutMs,
+        (s) => {
+          const last = s
+            .slice(-3)
+            .map((b) => JSON.stringify(b).slice(0, 300))
+            .join('\n  ');
+          const lastReq = requests
+            .slice(-3)
+            .map((r) => `${r.method} → ${r.response} ${JSON.stringify(r.answer ?? null).slice(0, 200)}`)
+            .join('\n  ');
+          return (
+            `FakeTelegram.waitFor: condition not met within ${timeoutMs} ms; ` +
+            `${s.length} item(s) sent, ${requests.length} request(s) seen` +
+            (last ? `; last sent:\n  ${last}` : '') +
+            (lastReq ? `\nlast requests:\n  ${lastReq}` : '')
+          );
+        },
+      ),
     addChat,
     blockChat: (chatId) => {
       blocked.add(chatId);

@@ -20,6 +20,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildQuery, restSignature } from '../../server/channels/zadarma/sign';
+import { pollUntil } from './poll';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;
@@ -380,38 +381,22 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
     },
     callinfo: () => ({ url: info.url, notifications: { ...info.notifications } }),
     waitFor: (pred, timeoutMs = 5000) =>
-      new Promise<CallbackRecord[]>((resolve, reject) => {
-        const started = Date.now();
-        const tick = (): void => {
-          const s = accepted.map((c) => ({ ...c }));
-          let ok = false;
-          try {
-            ok = pred(s);
-          } catch {
-            ok = false;
-          }
-          if (ok) {
-            resolve(s);
-            return;
-          }
-          if (Date.now() - started >= timeoutMs) {
-            const last = requests
-              .slice(-3)
-              .map((r) => `${r.method} ${r.path} → ${r.response} ${JSON.stringify(r.answer ?? null)}`)
-              .join('\n  ');
-            reject(
-              new Error(
-                `FakeZadarma.waitFor: condition not met within ${timeoutMs} ms; ` +
-                  `${s.length} callback(s) accepted, ${requests.length} request(s) seen` +
-                  (last ? `; last requests:\n  ${last}` : ''),
-              ),
-            );
-            return;
-          }
-          setTimeout(tick, 10);
-        };
-        tick();
-      }),
+      pollUntil(
+        () => accepted.map((c) => ({ ...c })),
+        pred,
+        timeoutMs,
+        (s) => {
+          const last = requests
+            .slice(-3)
+            .map((r) => `${r.method} ${r.path} → ${r.response} ${JSON.stringify(r.answer ?? null)}`)
+            .join('\n  ');
+          return (
+            `FakeZadarma.waitFor: condition not met within ${timeoutMs} ms; ` +
+            `${s.length} callback(s) accepted, ${requests.length} request(s) seen` +
+            (last ? `; last requests:\n  ${last}` : '')
+          );
+        },
+      ),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         for (const res of pending) res.destroy();
