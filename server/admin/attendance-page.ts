@@ -3,8 +3,8 @@ import { ru } from '../texts/ru';
 import { type AttendanceRow, daysOf, shiftMonth } from './attendance-export';
 import { escapeHtml, withToken } from './html';
 
-const SHORT: Record<Shift, string> = { day: 'Д', night: 'Н', off: 'В' };
-const WEEKDAYS = ['Вс', 'Пн', 'Вт', 'Ср', 'Чт', 'Пт', 'Сб'];
+const t = ru.attendancePage;
+const SHORT = t.shortShifts;
 
 /** The month as a table for managers: one row per employee, one column per day, and the CSV link. */
 export function attendancePage(month: string, rows: AttendanceRow[], token: string | undefined): string {
@@ -24,7 +24,7 @@ export function attendancePage(month: string, rows: AttendanceRow[], token: stri
   const head = days
     .map((d) => {
       const wd = new Date(`${d}T00:00:00Z`).getUTCDay();
-      return `<th class="${wd === 0 || wd === 6 ? 'we' : ''}">${Number(d.slice(8))}<br><small>${WEEKDAYS[wd]}</small></th>`;
+      return `<th class="${wd === 0 || wd === 6 ? 'we' : ''}">${Number(d.slice(8))}<br><small>${t.weekdays[wd]}</small></th>`;
     })
     .join('');
   const body = [...people.values()]
@@ -33,7 +33,7 @@ export function attendancePage(month: string, rows: AttendanceRow[], token: stri
         .map((d) => {
           const r = p.days.get(d);
           if (!r) return '<td></td>';
-          const tip = `${ru.shifts[r.shift]} — записано ${new Date(r.recordedAt).toISOString()}`;
+          const tip = t.recordedAt(ru.shifts[r.shift], new Date(r.recordedAt).toISOString());
           return `<td class="s-${r.shift}" data-date="${d}" data-shift="${r.shift}" title="${escapeHtml(tip)}">${SHORT[r.shift]}</td>`;
         })
         .join('');
@@ -60,17 +60,17 @@ td.n{font-weight:bold}
 .legend span{display:inline-block;padding:0 .4rem;margin-right:.5rem}
 .empty{color:#777}
 </style></head><body>
-<nav><h1>Табель: ${escapeHtml(title)}</h1>
-${nav(-1, '← предыдущий месяц')} ${nav(1, 'следующий месяц →')}
-<form method="get" action="/admin/attendance">${hidden}<input type="month" name="month" value="${escapeHtml(month)}"> <button>Показать</button></form>
-<a class="download" href="${escapeHtml(csv)}" download>Скачать CSV (${escapeHtml(month)})</a>
+<nav><h1>${escapeHtml(t.title(title))}</h1>
+${nav(-1, t.previous)} ${nav(1, t.next)}
+<form method="get" action="/admin/attendance">${hidden}<input type="month" name="month" value="${escapeHtml(month)}"> <button>${t.show}</button></form>
+<a class="download" href="${escapeHtml(csv)}" download>${escapeHtml(t.download(month))}</a>
 </nav>
-<p class="legend"><span class="s-day">Д — ${ru.shifts.day}</span><span class="s-night">Н — ${ru.shifts.night}</span><span class="s-off">В — ${ru.shifts.off}</span>
-${people.size} сотрудник(ов), ${rows.length} записей</p>
+<p class="legend"><span class="s-day">${SHORT.day} — ${ru.shifts.day}</span><span class="s-night">${SHORT.night} — ${ru.shifts.night}</span><span class="s-off">${SHORT.off} — ${ru.shifts.off}</span>
+${t.counts(people.size, rows.length)}</p>
 ${
   people.size === 0
-    ? '<p class="empty">За этот месяц записей нет.</p>'
-    : `<table id="attendance"><thead><tr><th class="who">Сотрудник</th>${head}<th>Д</th><th>Н</th><th>В</th></tr></thead>
+    ? `<p class="empty">${t.empty}</p>`
+    : `<table id="attendance"><thead><tr><th class="who">${t.employee}</th>${head}<th>${SHORT.day}</th><th>${SHORT.night}</th><th>${SHORT.off}</th></tr></thead>
 <tbody>
 ${body}
 </tbody></table>`

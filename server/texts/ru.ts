@@ -53,6 +53,20 @@ export const ru = {
   /** The reminder template's body parameter when WhatsApp gave no profile name. */
   reminderNameFallback: 'коллега',
   nextStep: 'Что дальше?',
+  /** The managers' attendance page (/admin/attendance). */
+  attendancePage: {
+    shortShifts: { day: 'Д', night: 'Н', off: 'В' } satisfies Record<Shift, string>,
+    weekdays: ['Вс', 'Пн', 'Вт', 'Ср', 'Чт', 'Пт', 'Сб'],
+    title: (monthName: string) => `Табель: ${monthName}`,
+    previous: '← предыдущий месяц',
+    next: 'следующий месяц →',
+    show: 'Показать',
+    download: (month: string) => `Скачать CSV (${month})`,
+    recordedAt: (shift: string, at: string) => `${shift} — записано ${at}`,
+    counts: (people: number, records: number) => `${people} сотрудник(ов), ${records} записей`,
+    empty: 'За этот месяц записей нет.',
+    employee: 'Сотрудник',
+  },
 } as const;
 
 /** "1 день", "2 дня", "5 дней". */
