@@ -11,8 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pollUntil } from './poll';
+import { closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
 
 /** A parsed JSON body, loosely typed so tests can poke into it. */
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
@@ -280,15 +279,7 @@ export async function startFakeD360(opts: { apiKey: string }): Promise<FakeD360>
     if (isMessages) {
       const answer = queue.shift();
       if (answer) {
-        if (answer.reset) {
-          req.socket.destroy();
-          return;
-        }
-        if (answer.hang) {
-          pending.add(res);
-          res.on('close', () => pending.delete(res));
-          return;
-        }
+        if (resetOrHang(answer, req, res, pending)) return;
         const b = answer.body === undefined ? defaultFailBody(answer.status) : answer.body;
         if (answer.status >= 200 && answer.status < 300) sentBodies.push(body);
         send(rec, res, answer.status, b, answer.headers);
@@ -368,16 +359,12 @@ export async function startFakeD360(opts: { apiKey: string }): Promise<FakeD360>
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
 
   let closed: Promise<void> | undefined;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     sent: () => [...sentBodies],
     failNext: (...answers) => {
@@ -401,12 +388,7 @@ export async function startFakeD360(opts: { apiKey: string }): Promise<FakeD360>
         },
       ),
     close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        for (const res of pending) res.destroy();
-        pending.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      closed ??= closeServer(server, pending);
       return closed;
     },
   };

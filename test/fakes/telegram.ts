@@ -20,8 +20,7 @@
  * does. close() answers held polls with an empty result and closes every connection.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pollUntil } from './poll';
+import { closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;
@@ -864,15 +863,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
 
       const fail = takeFailure(method);
       if (fail) {
-        if (fail.reset) {
-          req.socket.destroy();
-          return;
-        }
-        if (fail.hang) {
-          hung.add(res);
-          res.on('close', () => hung.delete(res));
-          return;
-        }
+        if (resetOrHang(fail, req, res, hung)) return;
         const status = fail.status ?? 500;
         if (fail.body !== undefined) {
           send(rec, res, status, fail.body, fail.headers);
@@ -924,15 +915,11 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
   let closed: Promise<void> | undefined;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     token,
     requests,
     pushUpdate,
@@ -989,13 +976,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
           ok(h.rec, h.res, []);
           apiCalls.push({ method: 'getUpdates', params: h.rec.params, result: [], at: Date.now() });
         }
-        for (const res of hung) res.destroy();
-        hung.clear();
         await Promise.all(flushing);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await closeServer(server, hung);
       })();
       return closed;
     },

@@ -18,9 +18,8 @@
  * (invented) below.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { buildQuery, restSignature } from '../../server/channels/zadarma/sign';
-import { pollUntil } from './poll';
+import { closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;
@@ -237,15 +236,7 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
 
     const fail = takeFailure(path);
     if (fail) {
-      if (fail.reset) {
-        req.socket.destroy();
-        return;
-      }
-      if (fail.hang) {
-        pending.add(res);
-        res.on('close', () => pending.delete(res));
-        return;
-      }
+      if (resetOrHang(fail, req, res, pending)) return;
       const b = fail.body ?? { status: 'error', message: fail.message ?? defaultFailMessage(fail.status) };
       send(rec, res, fail.status, b, fail.headers);
       return;
@@ -355,15 +346,11 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
   let closed: Promise<void> | undefined;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     callbacks: () => accepted.map((c) => ({ ...c, params: { ...c.params } })),
     onCallback: (listener) => {
@@ -398,12 +385,7 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
         },
       ),
     close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        for (const res of pending) res.destroy();
-        pending.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      closed ??= closeServer(server, pending);
       return closed;
     },
   };
