@@ -7,13 +7,15 @@ export interface Job {
 }
 
 /**
- * Runs every job once at start and then every `intervalMs`, one after the other. Jobs keep what they
- * must remember across restarts in the store (the reminders' last run) or redo it at start (the balance
- * check), so this loop itself holds nothing worth losing.
+ * Runs every job at start and then every `intervalMs`, each job on its own loop (a slow one, such as a
+ * balance check waiting on an API, never holds up the sweeper's deadlines), a job never overlapping
+ * itself. Jobs keep what they must remember across restarts in the store (deadlines, the reminders'
+ * last run) or redo it at start (the balance check), so these loops hold nothing worth losing.
  */
 export class Ticker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private timers = new Map<Job, NodeJS.Timeout>();
+  private running = new Set<Promise<void>>();
+  private stopped = false;
 
   constructor(
     private readonly jobs: Job[],
@@ -23,29 +25,32 @@ export class Ticker {
   ) {}
 
   start(): void {
-    if (this.jobs.length === 0) return;
-    const tick = () => {
-      this.running = this.runAll().finally(() => {
-        this.running = null;
-        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    for (const job of this.jobs) this.schedule(job, 0);
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([...this.running]);
   }
 
-  private async runAll(): Promise<void> {
-    for (const job of this.jobs) {
-      try {
-        await job.run(this.clock());
-      } catch (e) {
-        this.log.error(`${job.name}: failed, will try again`, { error: (e as Error).message });
-      }
-    }
+  private schedule(job: Job, delay: number): void {
+    if (this.stopped) return;
+    this.timers.set(
+      job,
+      setTimeout(() => {
+        const run = job
+          .run(this.clock())
+          .catch((e) =>
+            this.log.error(`${job.name}: failed, will try again`, { error: (e as Error).message }),
+          )
+          .finally(() => {
+            this.running.delete(run);
+            this.schedule(job, this.intervalMs);
+          });
+        this.running.add(run);
+      }, delay),
+    );
   }
 }

@@ -77,9 +77,13 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
     maxAttempts: config.tuning.retryMaxAttempts,
   };
   outbox = new Outbox(engine, { ...wa.runners, ...gates.runners, ...watch.runners }, log, retry, clock);
-  const sweeper = new Sweeper(engine, log, config.tuning.sweepIntervalMs, clock);
   // Shift reminders, the balance check, batched refused-webhook counts.
-  const ticker = new Ticker([...wa.jobs, ...watch.jobs], log, config.tuning.sweepIntervalMs, clock);
+  const ticker = new Ticker(
+    [new Sweeper(engine, log), ...wa.jobs, ...watch.jobs],
+    log,
+    config.tuning.sweepIntervalMs,
+    clock,
+  );
 
   const channels = {
     whatsapp: config.whatsapp.mode,
@@ -112,7 +116,6 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
     throw e;
   });
   outbox.start();
-  sweeper.start();
   ticker.start();
   await gates.start();
   const addr = server.address() as AddressInfo;
@@ -127,7 +130,6 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
       server.closeIdleConnections();
       await gates.stop();
       await closed;
-      await sweeper.stop();
       await ticker.stop();
       await outbox?.drain();
       await store.close();

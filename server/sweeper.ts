@@ -1,4 +1,5 @@
 import { DEDUPE_TTL_MS, type Engine } from './engine';
+import type { Job } from './jobs';
 import type { Logger } from './log';
 
 /** Finished actors (a gate call, a voice-menu call) are kept this long for the inspector, then dropped. */
@@ -6,39 +7,20 @@ export const FINISHED_ACTOR_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * Turns stored deadlines into TIMEOUT events (dialog expiry, call timeouts) and forgets dedupe keys
- * older than the platforms redeliver. Deadlines are data in the store, so they fire after a restart
- * too: the first sweep runs at start.
+ * older than the platforms redeliver, and finished actors after their retention. A job of the Ticker
+ * (server/jobs.ts): deadlines are data in the store, so they fire after a restart too, the first sweep
+ * running at start.
  */
-export class Sweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+export class Sweeper implements Job {
+  readonly name = 'sweeper';
   private lastPrune = 0;
 
   constructor(
     private readonly engine: Engine,
     private readonly log: Logger,
-    private readonly intervalMs = 1000,
-    private readonly clock: () => number = Date.now,
   ) {}
 
-  start(): void {
-    const tick = () => {
-      this.running = this.sweep().finally(() => {
-        this.running = null;
-        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  async sweep(): Promise<void> {
-    const now = this.clock();
+  async run(now: number): Promise<void> {
     await Promise.all(
       this.engine.due(now).map(({ key, deadline }) =>
         this.engine.timeout(key, deadline).catch((e) => {
