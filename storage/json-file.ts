@@ -127,7 +127,8 @@ function syncDirShared(dir: string): Promise<void> {
   return state.next;
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Flushes a folder's entries (a rename is durable only then); best effort. */
+export async function syncDir(dir: string): Promise<void> {
   // A rename is durable only once the folder entry is flushed; some file systems refuse, which is fine.
   try {
     const handle = await open(dir, 'r');

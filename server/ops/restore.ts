@@ -10,6 +10,7 @@
  */
 import { chown, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir } from '../../storage/json-file';
 import { acquireLock, describeHolder, LOCK_NAME } from '../../storage/service-lock';
 import { type Manifest, sha256, verifyBackup, writeDurably } from './backup';
 
@@ -128,18 +129,5 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
     const p = join(dir, e.name);
     if (e.isDirectory()) await chownTree(p, uid, gid);
     else await chown(p, uid, gid);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    /* best effort, as in storage/json-file.ts */
   }
 }
