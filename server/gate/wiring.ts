@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { ChannelDeps } from '../channel-deps';
 import { TELEGRAM_CHANNEL, telegramChatBinding } from '../channels/telegram/binding';
 import { drySender, liveSender, telegramApi, telegramRunner } from '../channels/telegram/client';
 import { TelegramPoller } from '../channels/telegram/poller';
@@ -8,7 +9,6 @@ import { dryCallback, liveCallback, zadarmaRunner } from '../channels/zadarma/cl
 import type { Config } from '../config';
 import type { Engine } from '../engine';
 import type { Binding, EffectRunner } from '../engine-types';
-import type { Logger } from '../log';
 import { telegramRoutes } from '../routes/telegram';
 import { zadarmaRoutes } from '../routes/zadarma';
 import { uk } from '../texts/uk';
@@ -21,16 +21,7 @@ import { accessRunner, gateRunner } from './runners';
  * The gate deployment: the Telegram bot, the gate calls through Zadarma and the voice menu. Returns
  * its machines first (the engine needs them), then attaches runners, routes and the Telegram poller.
  */
-export function gateChannel(
-  config: Config,
-  deps: {
-    log: Logger;
-    clock: () => number;
-    print?: (t: string) => void;
-    /** A webhook refused for its signature or secret (counted for the "someone probing" alert). */
-    onRefused?: (route: string) => void;
-  },
-) {
+export function gateChannel(config: Config, deps: ChannelDeps) {
   const { telegram, zadarma, gates } = config;
   const org = {
     name: gates.orgName,

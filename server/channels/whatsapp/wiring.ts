@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
+import type { ChannelDeps } from '../../channel-deps';
 import type { Config } from '../../config';
 import type { Engine } from '../../engine';
 import type { Binding, EffectRunner } from '../../engine-types';
 import type { Job } from '../../jobs';
-import type { Logger } from '../../log';
 import { whatsappRoutes } from '../../routes/whatsapp';
 import { WHATSAPP_CHANNEL, whatsappBinding, whatsappRunner } from './channel';
 import { sendD360 } from './d360-client';
@@ -11,16 +11,7 @@ import { dryRunD360 } from './dry-run';
 import { ShiftReminders } from './reminders';
 
 /** The WhatsApp attendance channel: its machine, its outbox runner, its webhook routes and the daily reminder. */
-export function whatsappChannel(
-  config: Config,
-  deps: {
-    log: Logger;
-    clock: () => number;
-    print?: (t: string) => void;
-    /** A webhook refused for its secret (counted for the "someone probing" alert). */
-    onRefused?: (route: string) => void;
-  },
-) {
+export function whatsappChannel(config: Config, deps: ChannelDeps) {
   const on = config.whatsapp.mode !== 'off';
   const { template, time } = config.reminders;
   return {
