@@ -1,152 +1,123 @@
-import { createHash } from 'node:crypto';
-import { access, constants, mkdir, readdir } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { DurableJsonFile } from './json-file';
+import { DurableJsonFile, syncDir } from './json-file';
+import {
+  formatOf,
+  isMeta,
+  isPartition,
+  META_FILE,
+  META_FORMAT,
+  type Meta,
+  PARTITION_FILE,
+  PARTITION_FORMAT,
+  type PartitionData,
+  partitionFile,
+  partitionIndex,
+} from './layout';
 import { type Doc, type DocWrite, type Store, StoreError } from './store';
+import { encodeRecord, type LogRecord, type LogWrite, logFiles, readSegment, SEGMENT, Segment } from './wal';
 
-interface PartitionData {
-  format: 1;
-  collections: Record<string, Record<string, Doc>>;
-}
+export { inspectStore, type StoreReport } from './inspect-store';
+export { partitionFile } from './layout';
 
-interface Meta {
-  format: 1;
-  partitions: number;
-}
-
-const FORMAT = 1;
 export const DEFAULT_PARTITIONS = 16;
-const META_FILE = 'meta.json';
-export const partitionFile = (i: number) => `p-${String(i).padStart(2, '0')}.json`;
-
-function isMeta(meta: unknown): meta is Meta {
-  const m = meta as Partial<Meta> | null;
-  return m?.format === FORMAT && Number.isInteger(m.partitions) && (m.partitions ?? 0) >= 1;
-}
-
-function isPartition(data: unknown): data is PartitionData {
-  const d = data as Partial<PartitionData> | null | undefined;
-  return d?.format === FORMAT && typeof d.collections === 'object' && d.collections !== null;
-}
-
-const formatOf = (data: unknown) => (data as { format?: unknown } | null | undefined)?.format;
+/** A log file is checkpointed (and then removed) once it reaches this size… */
+const MAX_LOG_BYTES = 64 * 1024 * 1024;
+/** …or this age, so a quiet store's log stays short and its partition files current. */
+const MAX_LOG_AGE_MS = 60_000;
+/** Partition files a checkpoint writes at the same time. */
+const CHECKPOINT_PARALLEL = 4;
+const RETRY_MS = 1000;
 
 interface Part {
   db: Low<PartitionData>;
   file: DurableJsonFile<PartitionData>;
-  gen: number;
-  /** Set while memory is being reloaded from disk after a failed write. */
-  recovering: Promise<void> | null;
-  /**
-   * collection -> id -> `"id":{…}`, the JSON text of every document, kept up to date by each commit so
-   * a write serialises only the documents that changed, not the whole partition (built at the
-   * partition's first write; dropped when memory is reloaded).
-   */
-  texts: Map<string, Map<string, string>> | null;
+  /** The partition's text as a checkpoint captured it (see `checkpointStep`). */
+  text: string;
 }
 
-const entryText = (id: string, doc: Doc) => `${JSON.stringify(id)}:${JSON.stringify(doc)}`;
-
-function textsOf(texts: Map<string, Map<string, string>>, collection: string): Map<string, string> {
-  let m = texts.get(collection);
-  if (!m) {
-    m = new Map();
-    texts.set(collection, m);
-  }
-  return m;
+interface Pending {
+  partition: number;
+  writes: DocWrite[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
 }
 
-/** The partition file's text, the same JSON as JSON.stringify(part.db.data), from the per-document texts. */
-function serialise(part: Part): string {
-  if (!part.texts) {
-    part.texts = new Map();
-    for (const [name, docs] of Object.entries(part.db.data.collections)) {
-      const m = textsOf(part.texts, name);
-      for (const [id, doc] of Object.entries(docs)) m.set(id, entryText(id, doc));
-    }
-  }
-  const colls: string[] = [];
-  for (const name of Object.keys(part.db.data.collections)) {
-    const m = part.texts.get(name);
-    colls.push(`${JSON.stringify(name)}:{${m ? [...m.values()].join(',') : ''}}`);
-  }
-  return `{"format":${FORMAT},"collections":{${colls.join(',')}}}`;
+interface Undo {
+  partition: number;
+  collection: string;
+  id: string;
+  prev: Doc | undefined;
 }
 
-/** What `inspectStore` finds: documents per collection, and every file that would stop `open()`. */
-export interface StoreReport {
-  dir: string;
-  /** False when `<dataDir>/store/` does not exist yet (the service creates it at start). */
-  exists: boolean;
-  partitions: number;
-  documents: Record<string, number>;
-  problems: string[];
+/** One checkpoint: the partitions changed in the retired log files are rewritten, then those files go. */
+interface Checkpoint {
+  todo: number[];
+  inflight: number;
+  retired: Segment[];
+  /** A write failed while stopping: the retired log files are kept. */
+  failed: boolean;
+  finishing?: boolean;
+}
+
+export interface LowdbStoreOptions {
+  /** false: no fsync (unsafe against power loss; STORE_FSYNC=off, for benchmarks). */
+  fsync?: boolean;
+  maxLogBytes?: number;
+  maxLogAgeMs?: number;
+  clock?: () => number;
 }
 
 /**
- * Reads the store's files the way `open()` does, without creating, writing or locking anything, so it
- * is safe next to a running service (`npm run doctor`).
- */
-export async function inspectStore(dataDir: string): Promise<StoreReport> {
-  const dir = join(dataDir, 'store');
-  const report: StoreReport = { dir, exists: false, partitions: 0, documents: {}, problems: [] };
-  const read = async <T>(file: DurableJsonFile<T>): Promise<T | null> => {
-    try {
-      return await file.read();
-    } catch (e) {
-      report.problems.push((e as Error).message);
-      return null;
-    }
-  };
-  const metaFile = new DurableJsonFile<Meta>(join(dir, META_FILE));
-  const meta = await read(metaFile);
-  report.exists =
-    meta !== null ||
-    (await access(dir).then(
-      () => true,
-      () => false,
-    ));
-  if (meta === null) return report;
-  if (!isMeta(meta)) {
-    report.problems.push(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
-    return report;
-  }
-  report.partitions = meta.partitions;
-  for (let i = 0; i < meta.partitions; i++) {
-    const file = new DurableJsonFile<PartitionData>(join(dir, partitionFile(i)));
-    const data = await read(file);
-    if (data === null) continue; // never written, or already reported
-    if (!isPartition(data)) {
-      report.problems.push(`${file.file} is not a Switchboard store partition (format ${formatOf(data)})`);
-      continue;
-    }
-    for (const [name, docs] of Object.entries(data.collections))
-      report.documents[name] = (report.documents[name] ?? 0) + Object.keys(docs ?? {}).length;
-  }
-  return report;
-}
-
-/**
- * The embedded store: lowdb JSON files under `<dataDir>/store/`, one per partition (`p-00.json`…).
- * A key is hashed to its partition, so a commit rewrites one partition file, not the whole store, and
- * commits of different partitions are written in parallel. The partition count is fixed when the store
- * is created (`meta.json`), so keys never move between files.
+ * The embedded store: lowdb JSON files under `<dataDir>/store/`, one per partition of the keys, plus a
+ * write-ahead log (storage/wal.ts).
+ *
+ * A commit is applied to memory and appended to the log as one line; commits arriving together share
+ * one write + fdatasync (group commit), and each resolves only once that flush is done — so the
+ * acknowledge-after-commit rule holds while the disk does one flush per batch, not one file replacement
+ * per commit. If the flush fails, the batch is undone in memory, cut off the log, and every commit of it
+ * is rejected.
+ *
+ * A checkpoint rewrites the partition files a log file touched (durably: temp file, fsync, rename) and
+ * then removes that log file. A partition's text is captured between two batches, when memory holds
+ * exactly what the log holds, so a partition file never contains a commit that could still be undone.
+ * On start, partition files are read and the log replayed over them; a clean stop checkpoints
+ * everything, leaving partition files only.
  */
 export class LowdbStore implements Store {
   private parts: Part[] = [];
   /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
   private index = new Map<string, Map<string, number>>();
-  /** Partitions whose last write failed (healthy again after their next successful one). */
-  private failing = new Set<number>();
   private readonly dir: string;
+  private readonly opts: Required<LowdbStoreOptions>;
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+  private segment: Segment | null = null;
+  /** Partitions changed by commits in the current log file. */
+  private dirty = new Set<number>();
+  /** Log files written before the current one (read at start, or closed by a rotation). */
+  private sealed: Segment[] = [];
+  private checkpoint: Checkpoint | null = null;
+  private checkpointDone: Promise<void> | null = null;
+  private endCheckpoint: (() => void) | null = null;
+  private logFailing = false;
+  private checkpointFailing = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     dataDir: string,
     private readonly partitionCount = DEFAULT_PARTITIONS,
-    private readonly opts: { fsync?: boolean } = {},
+    opts: LowdbStoreOptions = {},
   ) {
     this.dir = join(dataDir, 'store');
+    this.opts = {
+      fsync: opts.fsync ?? true,
+      maxLogBytes: opts.maxLogBytes ?? MAX_LOG_BYTES,
+      maxLogAgeMs: opts.maxLogAgeMs ?? MAX_LOG_AGE_MS,
+      clock: opts.clock ?? Date.now,
+    };
   }
 
   async open(): Promise<void> {
@@ -156,65 +127,45 @@ export class LowdbStore implements Store {
     } catch (e) {
       throw new StoreError(`data directory ${this.dir} is not writable: ${(e as Error).message}`);
     }
-    const metaFile = new DurableJsonFile<Meta>(join(this.dir, META_FILE));
-    let meta = await metaFile.read();
-    if (!meta) {
-      // Partition files without meta.json: their partition count is lost, and guessing it would put
-      // keys in the wrong files (every commit of an existing user then fails). Refuse, say why.
-      const orphans = (await readdir(this.dir)).filter((f) => /^p-\d+\.json$/.test(f));
-      if (orphans.length > 0)
-        throw new StoreError(
-          `${metaFile.file} is missing but ${orphans.length} partition files are beside it (${orphans.slice(0, 3).join(', ')}…); restore meta.json from a backup`,
-        );
-      meta = { format: FORMAT, partitions: this.partitionCount };
-      await metaFile.write(meta);
-    }
-    if (!isMeta(meta)) {
-      throw new StoreError(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
-    }
-    // Read the files a few dozen at a time (a large store has thousands), then check them in order, so
-    // the error names the first bad file as a one-by-one read would.
-    const count = meta.partitions;
-    // Only files that exist are read (a partition never written has none; most of a small store's).
-    const present = new Set(await readdir(this.dir));
-    const loaded: Array<{ part: Part; error?: unknown }> = new Array(count);
-    let next = 0;
-    const reader = async () => {
-      while (next < count) {
-        const i = next++;
-        const part = { gen: 0, recovering: null, texts: null } as unknown as Part;
-        part.file = new DurableJsonFile<PartitionData>(join(this.dir, partitionFile(i)), {
-          fsync: this.opts.fsync,
-          serialize: () => serialise(part),
-        });
-        part.db = new Low<PartitionData>(part.file, { format: FORMAT, collections: {} });
-        try {
-          if (present.has(partitionFile(i))) await part.db.read();
-          loaded[i] = { part };
-        } catch (error) {
-          loaded[i] = { part, error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(32, count) }, reader));
-    for (let i = 0; i < count; i++) {
-      const { part, error } = loaded[i] as { part: Part; error?: unknown };
-      if (error) throw error;
-      if (!isPartition(part.db.data)) {
-        throw new StoreError(
-          `${part.file.file} is not a Switchboard store partition (format ${formatOf(part.db.data)})`,
-        );
-      }
-      this.parts.push(part);
-      for (const [name, docs] of Object.entries(part.db.data.collections)) {
-        const idx = this.collectionIndex(name);
-        for (const id of Object.keys(docs)) idx.set(id, i);
-      }
-    }
+    const names = await readdir(this.dir);
+    const meta = await this.openMeta(names);
+    await this.readPartitions(meta.partitions, new Set(names));
+    await this.replayLog(logFiles(names));
+    const last = this.sealed.at(-1)?.seq ?? 0;
+    this.segment = await Segment.create(this.dir, last + 1, this.opts.clock());
+    await syncDir(this.dir);
+    // Log files found at start are checkpointed right away, in the background.
+    if (this.sealed.length > 0) this.startCheckpoint([...this.replayed]);
+    this.timer = setInterval(() => this.kick(), Math.min(5000, this.opts.maxLogAgeMs));
+    this.timer.unref();
+    this.kick();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.parts.map((p) => p.file.idle()));
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.running || this.queue.length > 0) await (this.running ?? this.kick());
+    await this.checkpointDone;
+    // Everything the log holds goes into partition files, so a clean stop leaves no log to replay.
+    const current = this.segment;
+    if (!current) return;
+    await current.close();
+    this.segment = null;
+    this.sealed.push(current);
+    const done = this.startCheckpoint([...this.dirty]);
+    this.dirty.clear();
+    void this.kick();
+    await done;
+  }
+
+  /** Resolves once no batch, rotation or checkpoint is under way (tests and benchmarks). */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.running) await this.running;
+      else if (this.checkpoint) await this.checkpointDone;
+      else return;
+    }
   }
 
   get<T extends Doc>(collection: string, id: string): T | undefined {
@@ -241,74 +192,284 @@ export class LowdbStore implements Store {
     return out;
   }
 
-  async commit(partitionKey: string, writes: DocWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    const i = this.partitionOf(partitionKey);
-    const part = this.parts[i];
-    if (!part) throw new StoreError('store is not open');
-    // Changes made to memory while it is being reloaded would be lost by the reload: wait for it.
-    while (part.recovering) await part.recovering;
-    const data = part.db.data;
-    const gen = part.gen;
-    for (const w of writes) {
-      const owner = this.index.get(w.collection)?.get(w.id);
-      // A document lives in one partition for life: the one of the key that first wrote it.
-      const target = owner ?? i;
-      if (target !== i) throw new StoreError(`document ${w.collection}/${w.id} belongs to another partition`);
-      data.collections[w.collection] ??= {};
-      const docs = data.collections[w.collection] as Record<string, Doc>;
-      const next = w.update(docs[w.id]);
-      if (next === null) {
-        delete docs[w.id];
-        this.index.get(w.collection)?.delete(w.id);
-        part.texts?.get(w.collection)?.delete(w.id);
-      } else {
-        docs[w.id] = next;
-        this.collectionIndex(w.collection).set(w.id, i);
-        if (part.texts) textsOf(part.texts, w.collection).set(w.id, entryText(w.id, next));
-      }
-    }
-    try {
-      await part.db.write();
-    } catch (e) {
-      this.failing.add(i);
-      // The write did not reach the disk: go back to what the disk holds, so memory never claims
-      // more than was committed. Commits whose changes were in memory at that moment are rejected too
-      // (the generation check below), even if a later write of the reloaded data succeeds.
-      if (part.gen === gen) {
-        part.gen++;
-        part.recovering = this.reload(i).finally(() => {
-          part.recovering = null;
-        });
-      }
-      await part.recovering;
-      throw new StoreError(`cannot write ${part.file.file}: ${(e as Error).message}`);
-    }
-    if (part.gen !== gen) throw new StoreError(`a failed write of ${part.file.file} discarded this commit`);
-    this.failing.delete(i);
+  commit(partitionKey: string, writes: DocWrite[]): Promise<void> {
+    if (writes.length === 0) return Promise.resolve();
+    if (this.closed || this.parts.length === 0)
+      return Promise.reject(new StoreError(this.closed ? 'store is closed' : 'store is not open'));
+    const partition = partitionIndex(partitionKey, this.parts.length);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ partition, writes, resolve, reject });
+      this.kick();
+    });
   }
 
   healthy(): boolean {
-    return this.parts.length > 0 && this.failing.size === 0;
+    return this.parts.length > 0 && !this.closed && !this.logFailing && !this.checkpointFailing;
   }
 
-  private async reload(i: number): Promise<void> {
-    const part = this.parts[i];
-    if (!part) return;
-    // What is on disk once no write is under way (the file rejects writes queued behind a failed one).
-    await part.file.idle();
-    for (const idx of this.index.values()) for (const [id, p] of idx) if (p === i) idx.delete(id);
-    // A partition never written has no file: its disk state is empty (lowdb's read() would keep memory).
-    part.db.data = (await part.file.read()) ?? { format: FORMAT, collections: {} };
-    part.texts = null;
-    for (const [name, docs] of Object.entries(part.db.data.collections)) {
-      const idx = this.collectionIndex(name);
-      for (const id of Object.keys(docs)) idx.set(id, i);
+  /** Starts the writer if it is not running; resolves when it has nothing left to do. */
+  private kick(): Promise<void> {
+    this.running ??= this.write().finally(() => {
+      this.running = null;
+      if (this.queue.length > 0) void this.kick();
+    });
+    return this.running;
+  }
+
+  /** The writer: checkpoint work, rotation and batches of commits, one at a time. */
+  private async write(): Promise<void> {
+    // Commits made in the same tick join the first batch.
+    await null;
+    for (;;) {
+      await this.rotateIfDue();
+      this.checkpointStep();
+      if (this.queue.length === 0) return;
+      const batch = this.queue.splice(0);
+      await this.writeBatch(batch);
     }
   }
 
-  private partitionOf(key: string): number {
-    return createHash('sha1').update(key).digest().readUInt32BE(0) % this.parts.length;
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const segment = this.segment;
+    if (!segment) {
+      for (const c of batch) c.reject(new StoreError('store is closed'));
+      return;
+    }
+    const undo: Undo[] = [];
+    const lines: Buffer[] = [];
+    const applied: Pending[] = [];
+    for (const c of batch) {
+      const mark = undo.length;
+      try {
+        lines.push(encodeRecord(this.apply(c, undo)));
+        applied.push(c);
+      } catch (e) {
+        this.undo(undo, mark);
+        c.reject(e);
+      }
+    }
+    if (applied.length === 0) return;
+    try {
+      await segment.append(lines.length === 1 ? (lines[0] as Buffer) : Buffer.concat(lines), this.opts.fsync);
+    } catch (e) {
+      // Not on disk: memory goes back to what the log holds, and nobody is told "done".
+      this.undo(undo, 0);
+      this.logFailing = true;
+      const error = new StoreError(`cannot write ${segment.file}: ${(e as Error).message}`);
+      for (const c of applied) c.reject(error);
+      return;
+    }
+    this.logFailing = false;
+    for (const c of applied) {
+      this.dirty.add(c.partition);
+      c.resolve();
+    }
+  }
+
+  /** Applies one commit to memory (recording how to undo it) and returns its log line. */
+  private apply(c: Pending, undo: Undo[]): LogRecord {
+    const i = c.partition;
+    for (const w of c.writes) {
+      // A document lives in one partition for life: the one of the key that first wrote it.
+      const owner = this.index.get(w.collection)?.get(w.id);
+      if (owner !== undefined && owner !== i)
+        throw new StoreError(`document ${w.collection}/${w.id} belongs to another partition`);
+    }
+    const data = (this.parts[i] as Part).db.data;
+    const logged: LogWrite[] = [];
+    for (const w of c.writes) {
+      data.collections[w.collection] ??= {};
+      const docs = data.collections[w.collection] as Record<string, Doc>;
+      const prev = docs[w.id];
+      const next = w.update(prev);
+      undo.push({ partition: i, collection: w.collection, id: w.id, prev });
+      this.set(i, w.collection, w.id, next);
+      logged.push([w.collection, w.id, next]);
+    }
+    return [i, logged];
+  }
+
+  private undo(undo: Undo[], mark: number): void {
+    for (let n = undo.length - 1; n >= mark; n--) {
+      const u = undo[n] as Undo;
+      this.set(u.partition, u.collection, u.id, u.prev ?? null);
+    }
+    undo.length = mark;
+  }
+
+  private set(i: number, collection: string, id: string, doc: Doc | null): void {
+    const collections = (this.parts[i] as Part).db.data.collections;
+    if (doc === null) {
+      const docs = collections[collection];
+      if (docs) delete docs[id];
+      this.index.get(collection)?.delete(id);
+    } else {
+      collections[collection] ??= {};
+      (collections[collection] as Record<string, Doc>)[id] = doc;
+      this.collectionIndex(collection).set(id, i);
+    }
+  }
+
+  /** A new log file once the current one is big or old enough, and a checkpoint of the old one. */
+  private async rotateIfDue(): Promise<void> {
+    const segment = this.segment;
+    if (!segment || this.closed || this.checkpoint || segment.size === 0) return;
+    const age = this.opts.clock() - segment.openedAt;
+    if (segment.size < this.opts.maxLogBytes && age < this.opts.maxLogAgeMs) return;
+    let next: Segment;
+    try {
+      next = await Segment.create(this.dir, segment.seq + 1, this.opts.clock());
+      await syncDir(this.dir);
+    } catch {
+      return; // keep appending to the current file; tried again after the next batch
+    }
+    await segment.close();
+    this.sealed.push(segment);
+    this.segment = next;
+    const changed = [...this.dirty];
+    this.dirty.clear();
+    this.startCheckpoint(changed);
+  }
+
+  private startCheckpoint(partitions: number[]): Promise<void> {
+    this.checkpoint = { todo: partitions, inflight: 0, retired: this.sealed.splice(0), failed: false };
+    this.checkpointDone = new Promise<void>((resolve) => {
+      this.endCheckpoint = resolve;
+    });
+    return this.checkpointDone;
+  }
+
+  /**
+   * Captures partition texts and starts their writes. Runs only between batches (memory = log), so
+   * a captured text holds no commit that could still be undone.
+   */
+  private checkpointStep(): void {
+    const cp = this.checkpoint;
+    if (!cp) return;
+    while (cp.inflight < CHECKPOINT_PARALLEL && cp.todo.length > 0) {
+      const i = cp.todo.pop() as number;
+      const part = this.parts[i] as Part;
+      part.text = JSON.stringify(part.db.data);
+      cp.inflight++;
+      part.db.write().then(
+        () => {
+          cp.inflight--;
+          this.checkpointFailing = false;
+          void this.kick(); // the next partitions are captured between batches, by the writer
+        },
+        () => {
+          cp.inflight--;
+          this.checkpointFailing = true;
+          if (this.closed) {
+            // Stopping: the log files stay (they hold the data) and are replayed at the next start.
+            cp.failed = true;
+            cp.todo.length = 0;
+            void this.kick();
+            return;
+          }
+          // Tried again shortly; the log keeps the data meanwhile, and /health says it.
+          setTimeout(() => {
+            cp.todo.push(i);
+            void this.kick();
+          }, RETRY_MS).unref();
+        },
+      );
+    }
+    if (cp.todo.length > 0 || cp.inflight > 0 || cp.finishing) return;
+    cp.finishing = true;
+    // Every partition of the retired log files is in its file: the files can go.
+    void (async () => {
+      if (!cp.failed) {
+        for (const s of cp.retired) await unlink(s.file).catch(() => undefined);
+        await syncDir(this.dir);
+      }
+      this.checkpoint = null;
+      this.endCheckpoint?.();
+      void this.kick();
+    })();
+  }
+
+  private async openMeta(names: string[]): Promise<Meta> {
+    const metaFile = new DurableJsonFile<Meta>(join(this.dir, META_FILE));
+    let meta = await metaFile.read();
+    if (!meta) {
+      // Partition or log files without meta.json: their partition count is lost, and guessing it
+      // would put keys in the wrong files (every commit of an existing user then fails). Refuse.
+      const orphans = names.filter((f) => PARTITION_FILE.test(f) || SEGMENT.test(f));
+      if (orphans.length > 0)
+        throw new StoreError(
+          `${metaFile.file} is missing but ${orphans.length} partition files are beside it (${orphans.slice(0, 3).join(', ')}…); restore meta.json from a backup`,
+        );
+      meta = { format: META_FORMAT, partitions: this.partitionCount };
+      await metaFile.write(meta);
+    }
+    if (!isMeta(meta))
+      throw new StoreError(`${metaFile.file} has an unknown format: ${JSON.stringify(meta)}`);
+    if (meta.format !== META_FORMAT) {
+      // A store of the format before the log: marked, so an older version refuses it rather than
+      // ignoring the log files it cannot read.
+      meta = { format: META_FORMAT, partitions: meta.partitions };
+      await metaFile.write(meta);
+    }
+    return meta;
+  }
+
+  private async readPartitions(count: number, present: Set<string>): Promise<void> {
+    // Read the files a few dozen at a time (a large store has thousands), then check them in order, so
+    // the error names the first bad file as a one-by-one read would. Only files that exist are read.
+    const loaded: Array<{ part: Part; error?: unknown }> = new Array(count);
+    let next = 0;
+    const reader = async () => {
+      while (next < count) {
+        const i = next++;
+        const part = { text: '' } as Part;
+        part.file = new DurableJsonFile<PartitionData>(join(this.dir, partitionFile(i)), {
+          fsync: this.opts.fsync,
+          serialize: () => part.text,
+        });
+        part.db = new Low<PartitionData>(part.file, { format: PARTITION_FORMAT, collections: {} });
+        try {
+          if (present.has(partitionFile(i))) await part.db.read();
+          loaded[i] = { part };
+        } catch (error) {
+          loaded[i] = { part, error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, count) }, reader));
+    for (let i = 0; i < count; i++) {
+      const { part, error } = loaded[i] as { part: Part; error?: unknown };
+      if (error) throw error;
+      if (!isPartition(part.db.data)) {
+        throw new StoreError(
+          `${part.file.file} is not a Switchboard store partition (format ${formatOf(part.db.data)})`,
+        );
+      }
+      this.parts.push(part);
+      for (const [name, docs] of Object.entries(part.db.data.collections)) {
+        const idx = this.collectionIndex(name);
+        for (const id of Object.keys(docs)) idx.set(id, i);
+      }
+    }
+  }
+
+  /** Partitions changed by log files found at start (checkpointed right after it). */
+  private replayed = new Set<number>();
+
+  private async replayLog(files: string[]): Promise<void> {
+    for (const [n, name] of files.entries()) {
+      const file = join(this.dir, name);
+      const last = n === files.length - 1;
+      const { records, goodBytes, size } = await readSegment(file, last);
+      if (goodBytes < size) await truncate(file, goodBytes); // the unfinished last write of a crash
+      for (const [i, writes] of records) {
+        if (i >= this.parts.length)
+          throw new StoreError(`${file} names partition ${i}, but the store has ${this.parts.length}`);
+        for (const [collection, id, doc] of writes) this.set(i, collection, id, doc);
+        this.replayed.add(i);
+      }
+      this.sealed.push(Segment.sealed(file, Number(SEGMENT.exec(name)?.[1]), goodBytes));
+    }
   }
 
   private collectionIndex(name: string): Map<string, number> {

@@ -1,10 +1,10 @@
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -12,34 +12,49 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LowdbStore } from '../storage/lowdb';
+import { LowdbStore, type LowdbStoreOptions } from '../storage/lowdb';
 import { type Doc, put, remove, StoreError } from '../storage/store';
 import { tmpDataDir } from './helpers/service';
 
 // The store writes through node:fs/promises; wrapping its `rename` and `open` (and re-syncing the ESM
-// bindings) lets the tests count real file writes and inject a transient write failure.
+// bindings) lets the tests count real file writes and log flushes, and inject a failing disk.
 const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
 const realRename = fsp.rename;
 const realOpen = fsp.open;
 const renamed: string[] = [];
-let failOpens: { match: (path: string) => boolean; error: string } | null = null;
+let flushes = 0;
+/** The next write to a log file fails (as on a full disk), after writing `partial` bytes of it. */
+let failLogWrite: { error: string; partial: number } | null = null;
+type Handle = Awaited<ReturnType<typeof realOpen>>;
 Object.assign(fsp, {
   rename: (from: string, to: string) => {
     renamed.push(String(to));
     return realRename(from, to);
   },
-  open: (path: string, ...rest: unknown[]) => {
-    if (failOpens?.match(String(path))) {
-      const err = Object.assign(new Error(failOpens.error), { code: 'ENOSPC' });
-      failOpens = null;
-      return Promise.reject(err);
-    }
-    return (realOpen as (...a: unknown[]) => unknown)(path, ...rest);
+  open: async (path: string, ...rest: unknown[]) => {
+    const handle = (await (realOpen as (...a: unknown[]) => Promise<Handle>)(path, ...rest)) as Handle;
+    if (!/wal-\d+\.log$/.test(String(path))) return handle;
+    const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+    const datasync = handle.datasync.bind(handle);
+    return Object.assign(handle, {
+      write: async (buf: Buffer, offset: number, length: number, position: number) => {
+        const fail = failLogWrite;
+        if (!fail) return write(buf, offset, length, position);
+        failLogWrite = null;
+        if (fail.partial > 0) await write(buf, offset, Math.min(fail.partial, length), position);
+        throw Object.assign(new Error(fail.error), { code: 'ENOSPC' });
+      },
+      datasync: () => {
+        flushes++;
+        return datasync();
+      },
+    });
   },
 });
 syncBuiltinESMExports();
 
 const storeDir = (dataDir: string) => join(dataDir, 'store');
+const logs = (dataDir: string) => readdirSync(storeDir(dataDir)).filter((f) => /^wal-\d+\.log$/.test(f));
 const partFiles = (dataDir: string) =>
   readdirSync(storeDir(dataDir))
     .filter((f) => /^p-\d\d\.json$/.test(f))
@@ -68,8 +83,8 @@ function changedFiles(
   return out.sort();
 }
 
-async function openStore(dataDir: string): Promise<LowdbStore> {
-  const s = new LowdbStore(dataDir);
+async function openStore(dataDir: string, opts: LowdbStoreOptions = {}): Promise<LowdbStore> {
+  const s = new LowdbStore(dataDir, undefined, opts);
   await s.open();
   return s;
 }
@@ -83,16 +98,6 @@ async function openError(dataDir: string): Promise<StoreError> {
     return e as StoreError;
   }
   assert.unreachable('the store opened');
-  throw new Error('unreachable');
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  assert.unreachable('the promise resolved');
   throw new Error('unreachable');
 }
 
@@ -125,75 +130,93 @@ test('a commit is on disk: a reopened store has the same documents, deletes incl
   await r.close();
 });
 
-test('a commit rewrites only its own partition file; keys spread over several partitions', async () => {
+test('a commit is one line in the log; a clean stop writes only the changed partition files', async () => {
   const dir = tmpDataDir();
   const s = await openStore(dir);
   let before = snapshotFiles(dir);
   await s.commit('wa:first', [put('actors', 'wa:first', { v: 1 })]);
-  const fileA = changedFiles(before, snapshotFiles(dir));
-  assert.is(fileA.length, 1, `one file written, got ${fileA.join(', ')}`);
+  assert.equal(changedFiles(before, snapshotFiles(dir)), [], 'no partition file rewritten per commit');
+  const [log] = logs(dir);
+  const line = readFileSync(join(storeDir(dir), log ?? ''), 'utf8');
+  assert.match(line, /^[0-9a-f]{8} \[\d+,\[\["actors","wa:first",\{"v":1\}\]\]\]\n$/, line);
+  await s.commit('wa:first', [put('actors', 'wa:first', { v: 2 })]);
+  await s.close();
+  assert.equal(logs(dir), [], 'a clean stop leaves no log');
+  const fileA = partFiles(dir);
+  assert.is(fileA.length, 1);
 
-  // Find a key whose commit lands in another file (observed, not computed from the hash).
-  let fileB: string[] = [];
+  // A key of another partition (observed, not computed from the hash).
   let keyB = '';
+  let fileB: string[] = [];
   for (let n = 0; n < 50 && (fileB.length === 0 || fileB[0] === fileA[0]); n++) {
     keyB = `wa:other-${n}`;
     before = snapshotFiles(dir);
-    await s.commit(keyB, [put('actors', keyB, { v: n })]);
+    const r = await openStore(dir);
+    await r.commit(keyB, [put('actors', keyB, { v: n })]);
+    await r.close();
     fileB = changedFiles(before, snapshotFiles(dir));
-    assert.is(fileB.length, 1, `one file written per commit, got ${fileB.join(', ')}`);
+    assert.is(fileB.length, 1, `one file written, got ${fileB.join(', ')}`);
   }
   assert.is.not(fileB[0], fileA[0], 'some key lands in another partition');
 
   // Give the mtime a chance to differ, then commit to A only: B's file keeps its bytes and mtime.
   await new Promise((r) => setTimeout(r, 20));
   before = snapshotFiles(dir);
-  await s.commit('wa:first', [put('actors', 'wa:first', { v: 2 })]);
+  const r = await openStore(dir);
+  await r.commit('wa:first', [put('actors', 'wa:first', { v: 3 })]);
+  await r.close();
   assert.equal(changedFiles(before, snapshotFiles(dir)), fileA);
   const textA = readFileSync(join(storeDir(dir), fileA[0] ?? ''), 'utf8');
   const textB = readFileSync(join(storeDir(dir), fileB[0] ?? ''), 'utf8');
   assert.ok(textA.includes('wa:first') && !textA.includes(keyB), 'A lives in its own file');
   assert.ok(textB.includes(keyB) && !textB.includes('wa:first'), 'B lives in its own file');
-  assert.equal(s.get('actors', 'wa:first'), { v: 2 });
-  assert.ok(s.get('actors', keyB), 'documents of every partition are readable');
-  await s.close();
+  const again = await openStore(dir);
+  assert.equal(again.get('actors', 'wa:first'), { v: 3 });
+  assert.ok(again.get('actors', keyB), 'documents of every partition are readable');
+  await again.close();
 });
 
 test('a document stays in the partition of the key that first wrote it', async () => {
   const dir = tmpDataDir();
   const s = await openStore(dir);
   await s.commit('wa:owner', [put('employees', '79001234567', { name: 'A' })]);
-  const ownerFile = partFiles(dir);
-  // A key of another partition may not write that document.
+  // A key of another partition may not write that document; one of the same partition may.
   let refused: Error | undefined;
+  let allowed = 0;
   for (let n = 0; n < 50 && !refused; n++) {
-    const before = snapshotFiles(dir);
     try {
-      await s.commit(`wa:intruder-${n}`, [put('employees', '79001234567', { name: 'B' })]);
-      // Same partition as the owner: allowed, and it went to the owner's file.
-      assert.equal(changedFiles(before, snapshotFiles(dir)), ownerFile);
+      await s.commit(`wa:intruder-${n}`, [put('employees', '79001234567', { name: `B${n}` })]);
+      allowed++;
     } catch (e) {
       refused = e as Error;
     }
   }
   assert.instance(refused, StoreError);
   assert.match(refused?.message ?? '', 'employees/79001234567 belongs to another partition');
+  const kept = s.get('employees', '79001234567');
+  assert.equal(kept, { name: allowed === 0 ? 'A' : `B${allowed - 1}` }, 'the refused commit changed nothing');
   await s.close();
+  const r = await openStore(dir);
+  assert.equal(r.get('employees', '79001234567'), kept);
+  assert.is(partFiles(dir).length, 1, "the document is in its owner's file only");
+  await r.close();
 });
 
-test('200 parallel commits to one partition all persist, in a handful of file writes', async () => {
+test('200 parallel commits all persist, in a handful of log flushes (group commit)', async () => {
   const dir = tmpDataDir();
   const s = await openStore(dir);
   renamed.length = 0;
+  flushes = 0;
   const started = Date.now();
   await Promise.all(
-    Array.from({ length: 200 }, (_, i) => s.commit('wa:busy', [put('records', `r${i}`, { i })])),
+    Array.from({ length: 200 }, (_, i) =>
+      s.commit(i % 2 ? 'wa:busy' : `wa:${i}`, [put('records', `r${i}`, { i })]),
+    ),
   );
   const ms = Date.now() - started;
-  const writes = renamed.filter((p) => /p-\d\d\.json$/.test(p));
-  assert.ok(writes.length >= 1, 'the partition was written');
-  assert.ok(writes.length <= 10, `commits are coalesced: ${writes.length} file writes for 200 commits`);
-  assert.is(new Set(writes).size, 1, 'all in one partition file');
+  assert.ok(flushes >= 1, 'the log was flushed');
+  assert.ok(flushes <= 10, `commits share flushes: ${flushes} for 200 commits`);
+  assert.equal(renamed, [], 'no partition file is replaced per commit');
   assert.is(s.all('records').length, 200);
   await s.close();
 
@@ -302,51 +325,35 @@ test('an unwritable DATA_DIR: clear StoreError (skipped where permissions do not
   }
 });
 
-test('a failed write rejects the commit and memory goes back to what is on disk', async () => {
+test('a failed log write rejects its whole batch, memory and log go back, the next commit works', async () => {
   const dir = tmpDataDir();
   const s = await openStore(dir);
   await s.commit('wa:1', [put('actors', 'wa:1', { v: 1 })]);
-  const [file] = partFiles(dir);
-  const onDisk = readFileSync(join(storeDir(dir), file ?? ''), 'utf8');
-  // Every partition's temp path becomes a folder: the next write of any partition fails.
-  const tmps = Array.from({ length: 16 }, (_, i) =>
-    join(storeDir(dir), `.p-${String(i).padStart(2, '0')}.json.tmp`),
-  );
-  for (const t of tmps) mkdirSync(t);
-  const failedKeys: string[] = [];
-  try {
-    const err = await rejection(
-      s.commit('wa:1', [put('actors', 'wa:1', { v: 2 }), put('outbox', 'e1', { key: 'wa:1' })]),
-    );
-    assert.instance(err, StoreError);
-    assert.match(err.message, `cannot write ${join(storeDir(dir), file ?? '')}`);
-    assert.equal(s.get('actors', 'wa:1'), { v: 1 }, 'memory holds the disk value again');
-    assert.is(s.get('outbox', 'e1'), undefined, 'no document of the failed commit is visible');
-    assert.equal(s.all('outbox'), []);
-    assert.not.ok(s.healthy(), 'health reports the failure');
-    assert.is(readFileSync(join(storeDir(dir), file ?? ''), 'utf8'), onDisk, 'disk unchanged');
-
-    // A partition that was never written has nothing on disk: its memory goes back to empty.
-    let fresh = '';
-    for (let n = 0; n < 50 && !fresh; n++) {
-      const key = `wa:fresh-${n}`;
-      failedKeys.push(key);
-      const before = new Set(partFiles(dir));
-      const e = await rejection(s.commit(key, [put('actors', key, { v: 1 })]));
-      assert.instance(e, StoreError);
-      const target = /cannot write (\S+)/.exec(e.message)?.[1] ?? '';
-      if (!before.has(target.split('/').pop() ?? '')) fresh = key;
-      assert.is(s.get('actors', key), undefined, `${key}: failed commit not visible`);
-    }
-    assert.ok(fresh, 'some key fell into a never-written partition');
-  } finally {
-    for (const t of tmps) rmSync(t, { recursive: true, force: true });
+  const [log] = logs(dir);
+  const logPath = join(storeDir(dir), log ?? '');
+  const size = statSync(logPath).size;
+  failLogWrite = { error: 'ENOSPC: no space left on device', partial: 7 };
+  // Both in one batch: the first writes 7 bytes, then the disk is full.
+  const a = s.commit('wa:1', [put('actors', 'wa:1', { v: 2 }), put('outbox', 'e1', { key: 'wa:1' })]);
+  const b = s.commit('wa:2', [put('actors', 'wa:2', { v: 1 })]);
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  assert.is(failLogWrite, null, 'the failure was injected');
+  for (const r of [ra, rb]) {
+    assert.is(r?.status, 'rejected');
+    const e = (r as PromiseRejectedResult).reason as Error;
+    assert.instance(e, StoreError);
+    assert.match(e.message, `cannot write ${logPath}: ENOSPC`);
   }
+  assert.equal(s.get('actors', 'wa:1'), { v: 1 }, 'memory holds the logged value again');
+  assert.is(s.get('outbox', 'e1'), undefined, 'no document of the failed batch is visible');
+  assert.is(s.get('actors', 'wa:2'), undefined);
+  assert.equal(s.all('outbox'), []);
+  assert.not.ok(s.healthy(), 'health reports the failure');
+  assert.is(statSync(logPath).size, size, 'the half-written bytes were cut off the log');
+
+  // A commit after the failure succeeds, and health comes back.
   await s.commit('wa:1', [put('actors', 'wa:1', { v: 3 })]);
-  assert.not.ok(s.healthy(), 'other partitions whose last write failed still count');
-  for (const key of failedKeys) await s.commit(key, [put('actors', key, { v: 'ok' })]);
-  for (const key of failedKeys) await s.commit(key, [remove('actors', key)]);
-  assert.ok(s.healthy(), 'good writes to every failed partition make the store healthy again');
+  assert.ok(s.healthy());
   await s.close();
   const r = await openStore(dir);
   assert.equal(r.get('actors', 'wa:1'), { v: 3 });
@@ -355,27 +362,128 @@ test('a failed write rejects the commit and memory goes back to what is on disk'
   await r.close();
 });
 
-test('a transient write failure: commits queued behind it fail too, later ones succeed, memory = disk', async () => {
+test('a commit arriving during a failing flush goes into the next batch and succeeds; memory = disk', async () => {
   const dir = tmpDataDir();
   const s = await openStore(dir);
   await s.commit('wa:k', [put('c', 'base', { v: 0 })]);
-  failOpens = { match: (p) => p.endsWith('.json.tmp'), error: 'ENOSPC: no space left on device' };
+  failLogWrite = { error: 'ENOSPC: no space left on device', partial: 0 };
   const a = s.commit('wa:k', [put('c', 'A', { v: 1 })]);
-  const b = s.commit('wa:k', [put('c', 'B', { v: 2 })]);
-  // A commit that arrives while the store recovers from the failure.
+  const b = s.commit('wa:k', [
+    { collection: 'c', id: 'A', update: (prev) => ({ v: 2, prev: prev ?? null }) },
+  ]);
   const c = new Promise((r) => setTimeout(r, 0)).then(() => s.commit('wa:k', [put('c', 'C', { v: 3 })]));
   const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
-  assert.is(failOpens, null, 'the failure was injected');
   assert.is(ra?.status, 'rejected');
   assert.match(String((ra as PromiseRejectedResult).reason), 'ENOSPC');
-  assert.is(rb?.status, 'rejected', 'a commit whose change was in memory during the failed write fails');
+  assert.is(rb?.status, 'rejected', 'a commit built on the failed one in the same batch fails too');
   assert.is(rc?.status, 'fulfilled', 'a commit after the failure succeeds');
-  const memory = { A: s.get('c', 'A'), B: s.get('c', 'B'), C: s.get('c', 'C'), base: s.get('c', 'base') };
+  const memory = { A: s.get('c', 'A'), C: s.get('c', 'C'), base: s.get('c', 'base') };
   await s.close();
   const r = await openStore(dir);
-  const disk = { A: r.get('c', 'A'), B: r.get('c', 'B'), C: r.get('c', 'C'), base: r.get('c', 'base') };
+  const disk = { A: r.get('c', 'A'), C: r.get('c', 'C'), base: r.get('c', 'base') };
   assert.equal(memory, disk, 'memory and disk agree');
-  assert.equal(disk, { A: undefined, B: undefined, C: { v: 3 }, base: { v: 0 } });
+  assert.equal(disk, { A: undefined, C: { v: 3 }, base: { v: 0 } });
+  await r.close();
+});
+
+test('a commit whose update throws is rejected alone; the others of its batch persist', async () => {
+  const dir = tmpDataDir();
+  const s = await openStore(dir);
+  const bad = s.commit('wa:1', [
+    put('c', 'x', { v: 1 }),
+    {
+      collection: 'c',
+      id: 'y',
+      update: () => {
+        throw new Error('broken update');
+      },
+    },
+  ]);
+  const good = s.commit('wa:1', [put('c', 'z', { v: 1 })]);
+  const [rb, rg] = await Promise.allSettled([bad, good]);
+  assert.is(rb?.status, 'rejected');
+  assert.is(rg?.status, 'fulfilled');
+  assert.is(s.get('c', 'x'), undefined, 'the half-applied commit was undone');
+  await s.close();
+  const r = await openStore(dir);
+  assert.equal([r.get('c', 'x'), r.get('c', 'z')], [undefined, { v: 1 }]);
+  await r.close();
+});
+
+test('after a crash the log is replayed; a torn last line is cut; damage before a valid line stops the start', async () => {
+  const dir = tmpDataDir();
+  const s = await openStore(dir);
+  for (let i = 0; i < 20; i++)
+    await s.commit(`wa:${i % 5}`, [put('actors', `wa:${i % 5}`, { i }), put('dedupe', `m${i}`, { i })]);
+  await s.commit('wa:0', [remove('dedupe', 'm0')]);
+  // "Crash": the store's files as they are, without close(); its log holds everything.
+  await s.idle();
+  const crashed = tmpDataDir();
+  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  const [log] = logs(crashed);
+  const logPath = join(storeDir(crashed), log ?? '');
+  const good = readFileSync(logPath);
+  assert.equal(partFiles(crashed), [], 'nothing was checkpointed yet');
+
+  // A write that never finished: half a line at the end.
+  const torn = Buffer.concat([good, Buffer.from('0badc0de [3,[["actors","wa:9",{"i"')]);
+  writeFileSync(logPath, torn);
+  const r = await openStore(crashed);
+  for (let k = 0; k < 5; k++) assert.equal(r.get('actors', `wa:${k}`), { i: 15 + k });
+  assert.is(r.get('actors', 'wa:9'), undefined, 'the torn commit is not there');
+  assert.is(r.all('dedupe').length, 19, 'deletes replay too');
+  await r.close();
+  assert.equal(logs(crashed), [], 'replayed log checkpointed and removed at the clean stop');
+  const reopened = await openStore(crashed);
+  assert.is(reopened.all('dedupe').length, 19);
+  await reopened.close();
+
+  // A damaged line with good ones after it is not a torn tail: refused, named, untouched.
+  const dir2 = tmpDataDir();
+  const t = await openStore(dir2);
+  for (let i = 0; i < 3; i++) await t.commit('wa:1', [put('c', `d${i}`, { i })]);
+  const [log2] = logs(dir2);
+  const path2 = join(storeDir(dir2), log2 ?? '');
+  const lines = readFileSync(path2, 'utf8').split('\n');
+  lines[1] = (lines[1] ?? '').replace('"i":1', '"i":7');
+  const damaged = lines.join('\n');
+  writeFileSync(path2, damaged);
+  const err = await openError(dir2);
+  assert.match(err.message, path2);
+  assert.match(err.message, /damaged at byte \d+/);
+  assert.is(readFileSync(path2, 'utf8'), damaged, 'left untouched');
+});
+
+test('checkpoints: a full log goes into the partition files and is removed while commits go on', async () => {
+  const dir = tmpDataDir();
+  const s = await openStore(dir, { maxLogBytes: 2000 });
+  const expected = new Map<string, number>();
+  for (let round = 0; round < 40; round++) {
+    await Promise.all(
+      Array.from({ length: 10 }, (_, k) => {
+        const key = `wa:${(round * 7 + k) % 37}`;
+        expected.set(key, round);
+        return s.commit(key, [put('actors', key, { round, pad: 'x'.repeat(40) })]);
+      }),
+    );
+  }
+  // The checkpoints run in the background: wait until the old log files are gone.
+  for (let n = 0; n < 200 && logs(dir).length > 1; n++) await new Promise((r) => setTimeout(r, 10));
+  assert.is(logs(dir).length, 1, `old log files removed (${logs(dir).join(', ')})`);
+  assert.ok(partFiles(dir).length > 1, 'partition files were written by checkpoints');
+  const logged = statSync(join(storeDir(dir), logs(dir)[0] ?? '')).size;
+  // 400 commits of ~95 bytes were logged; most of them are now only in partition files.
+  assert.ok(logged < 19_000, `the log stays short: ${logged} bytes`);
+  for (const [key, round] of expected) assert.is(s.get<Doc>('actors', key)?.round, round);
+  assert.ok(s.healthy());
+  // "Crash" (no close): the files as they are now — partition files + the current log — give back
+  // every document. (Copied while the store is idle; cpSync blocks, so nothing runs meanwhile.)
+  await s.idle();
+  const copy = tmpDataDir();
+  cpSync(storeDir(dir), storeDir(copy), { recursive: true });
+  const r = await openStore(copy);
+  for (const [key, round] of expected) assert.is(r.get<Doc>('actors', key)?.round, round, key);
+  assert.is(r.all('actors').length, expected.size);
   await r.close();
 });
 

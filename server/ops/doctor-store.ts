@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { inspectStore } from '../../storage/lowdb';
+import { inspectStore } from '../../storage/inspect-store';
 import { describeHolder, lockFile, lockStatus } from '../../storage/service-lock';
 import { type CheckResult, fail, pass } from './check';
 
