@@ -1,5 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -172,6 +182,32 @@ test('snapshot: a write between reading and checking throws the attempt away', a
   }
 });
 
+test('snapshot: a log file that grew meanwhile is kept as read (a prefix); one that shrank is not', async () => {
+  const d = dir();
+  mkdirSync(join(d, 'store'));
+  writeFileSync(join(d, 'store', 'p-00.json'), '{"n":1}');
+  writeFileSync(join(d, 'store', 'wal-00000001.log'), 'line 1\n');
+  const shot = await snapshot(d, {
+    beforeCheck: async () => appendFileSync(join(d, 'store', 'wal-00000001.log'), 'line 2\n'),
+  });
+  assert.is(shot.attempts, 1, 'appends to the log do not make the copy retry');
+  assert.equal(
+    shot.files.map((f) => [f.path, String(f.data)]),
+    [
+      ['store/p-00.json', '{"n":1}'],
+      ['store/wal-00000001.log', 'line 1\n'],
+    ],
+  );
+  const cut = await snapshot(d, {
+    maxAttempts: 5,
+    pauseMs: 1,
+    beforeCheck: async (attempt) => {
+      if (attempt === 1) truncateSync(join(d, 'store', 'wal-00000001.log'), 3);
+    },
+  });
+  assert.is(cut.attempts, 2, 'a log cut shorter throws the attempt away');
+});
+
 // ---------------------------------------------------------------------------------------------
 // backup → restore with the real service
 
@@ -217,7 +253,11 @@ test('backup while the service runs and takes messages; restore into a fresh DAT
   const manifest = manifestOf(backup);
   const paths = manifest.files.map((f) => f.path);
   assert.ok(paths.includes('store/meta.json'));
-  assert.ok(paths.filter((p) => /^store\/p-\d+\.json$/.test(p)).length >= 2, paths.join(', '));
+  // The store's data: partition files written by checkpoints and/or the log of the commits since.
+  assert.ok(
+    paths.some((p) => /^store\/(p-\d+\.json|wal-\d+\.log)$/.test(p)),
+    paths.join(', '),
+  );
   assert.not.ok(
     paths.some((p) => p.includes('service.lock') || p.endsWith('.tmp')),
     paths.join(', '),
@@ -235,7 +275,8 @@ test('backup while the service runs and takes messages; restore into a fresh DAT
   ]);
   for (const f of manifest.files) assert.match(f.sha256, /^[0-9a-f]{64}$/);
   assert.equal((await verifyBackup(backup)).problems, []);
-  for (const f of manifest.files) JSON.parse(readFileSync(join(backup, 'data', f.path), 'utf-8'));
+  for (const f of manifest.files)
+    if (f.path.endsWith('.json')) JSON.parse(readFileSync(join(backup, 'data', f.path), 'utf-8'));
 
   // Restore into a folder that does not exist yet, and start a service on it.
   const fresh = join(dir(), 'restored');

@@ -1,16 +1,18 @@
 /**
  * `npm run backup`: a copy of DATA_DIR that is consistent while the service runs, with a manifest.
  *
- * Why it is consistent without pausing the service: the store never changes a file in place. Each
- * commit writes a whole new partition file and renames it over the old one (storage/json-file.ts), so
- * one open file is always one whole version, and a file name that still points at the inode we opened
- * has not been written since. A snapshot therefore (1) opens and reads every file, keeping each open so
- * its inode cannot be reused, then (2) lists and stats every path again: if each path still names the
- * inode we read (same size and mtime) and no file came or went, every file held what we read during the
- * whole moment between (1) and (2) — a point-in-time cut of all partitions together, the state a crash at
- * that instant would have left, which the service recovers from by design. If anything was written in
- * between, the attempt is thrown away and repeated after a short pause (a small bot's store is quiet
- * most of the time; under constant load the command gives up after `maxAttempts` and says so).
+ * Why it is consistent without pausing the service: the store changes files in two ways only. A
+ * partition file is replaced whole (temp file + rename, storage/json-file.ts), so one open file is one
+ * whole version, and a name that still points at the inode we opened has not been written since. A log
+ * file (`store/wal-*.log`, storage/wal.ts) is only ever appended to, and its every prefix is a valid log
+ * (a torn last line is cut at start). A snapshot therefore (1) opens and reads every file — the log files
+ * last — keeping each open so its inode cannot be reused, then (2) lists and stats every path again: if
+ * each path still names the inode we read, no file came or went, the partition files are unchanged and
+ * the log files only grew, then what we read is the state a crash at the moment we finished reading the
+ * partition files would have left (or a later one): partition files never hold a commit the log does
+ * not, and the log was read after them. The service recovers from such a state by design. If anything
+ * else changed, the attempt is thrown away and repeated after a short pause (under constant load the
+ * command gives up after `maxAttempts` and says so).
  */
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -96,7 +98,8 @@ async function tryOnce(
   const handles: FileHandle[] = [];
   try {
     const reads: Read[] = [];
-    for (const path of paths) {
+    // The log files after everything else (see the top of this file).
+    for (const path of [...paths.filter((p) => !isLog(p)), ...paths.filter(isLog)]) {
       let handle: FileHandle;
       try {
         handle = await open(join(dataDir, path), 'r');
@@ -115,15 +118,20 @@ async function tryOnce(
     if (again.length !== paths.length || again.some((p, i) => p !== paths[i])) return null;
     for (const r of reads) {
       const st = await stat(join(dataDir, r.path), { bigint: true }).catch(() => null);
-      if (!st || st.ino !== r.ino || st.dev !== r.dev || st.size !== r.size || st.mtimeNs !== r.mtimeNs)
+      if (!st || st.ino !== r.ino || st.dev !== r.dev) return null;
+      // A log file may have grown (appends after our read); we keep the prefix we read.
+      if (isLog(r.path) ? st.size < BigInt(r.data.length) : st.size !== r.size || st.mtimeNs !== r.mtimeNs)
         return null;
-      if (BigInt(r.data.length) !== st.size) return null;
+      if (!isLog(r.path) && BigInt(r.data.length) !== st.size) return null;
     }
     return reads;
   } finally {
     await Promise.all(handles.map((h) => h.close()));
   }
 }
+
+/** A write-ahead log file of the store: only ever appended to while the service runs. */
+const isLog = (rel: string) => /^store\/wal-\d+\.log$/.test(rel);
 
 /** Regular files under `root`, relative with `/`, sorted, without the excluded ones. */
 export async function listFiles(root: string): Promise<string[]> {
