@@ -27,7 +27,7 @@ export interface Config {
    * The store: how many partition files a NEW store gets (an existing store keeps the count in its
    * meta.json), and whether writes are fsync'ed (off is unsafe against power loss: benchmarks only).
    */
-  store: { partitions: number; fsync: boolean };
+  store: { partitions: number; fsync: boolean; checkpointBytes: number };
 }
 
 export interface WhatsAppConfig {
@@ -349,6 +349,7 @@ export function readConfig(env: Env = process.env): Config {
     store: {
       partitions: int('STORE_PARTITIONS', SERVICE_PARTITIONS, 1, 65_536),
       fsync: storeFsync,
+      checkpointBytes: int('STORE_CHECKPOINT_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
   };
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);

@@ -47,7 +47,10 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
       was: describeHolder(lock.tookOver.info),
       why: lock.tookOver.why,
     });
-  const store = new LowdbStore(config.dataDir, config.store.partitions, { fsync: config.store.fsync });
+  const store = new LowdbStore(config.dataDir, config.store.partitions, {
+    fsync: config.store.fsync,
+    maxLogBytes: config.store.checkpointBytes,
+  });
   await store.open().catch((e) => {
     lock.release();
     throw e;
