@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type LogRecord, logFiles } from '../../storage/wal';
 import { type ServiceProcess, spawnService } from '../helpers/service';
 
 export type Profile = 'short' | 'full';
@@ -99,7 +100,8 @@ export function readStore(dataDir: string): {
   const dir = join(dataDir, 'store');
   const collections: Record<string, Record<string, Doc>> = {};
   let files = 0;
-  for (const f of readdirSync(dir)) {
+  const names = readdirSync(dir);
+  for (const f of names) {
     if (!/^p-\d+\.json$/.test(f)) continue;
     files++;
     const data = JSON.parse(readFileSync(join(dir, f), 'utf-8')) as {
@@ -110,6 +112,22 @@ export function readStore(dataDir: string): {
       Object.assign(collections[name], docs);
     }
   }
+  // Then the log over them, as the store does at start (whole lines only: a torn end is skipped).
+  for (const f of logFiles(names))
+    for (const line of readFileSync(join(dir, f), 'utf-8').split('\n')) {
+      let record: LogRecord;
+      try {
+        record = JSON.parse(line.slice(9)) as LogRecord;
+      } catch {
+        continue;
+      }
+      for (const [name, id, doc] of record[1]) {
+        collections[name] ??= {};
+        const docs = collections[name] as Record<string, Doc>;
+        if (doc === null) delete docs[id];
+        else docs[id] = doc;
+      }
+    }
   return { files, collections };
 }
 

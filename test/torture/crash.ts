@@ -4,6 +4,8 @@
  * redelivers every webhook that was not acknowledged with 200, as the platforms do. Then it checks the
  * store and the fake 360dialog against a model of a sequential run.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { commandUpdate } from '../../fixtures/telegram';
 import { buttonReply, listReply, statusUpdate, textMessage, type WebhookBody } from '../../fixtures/whatsapp';
@@ -124,6 +126,8 @@ export async function run(profile: Profile): Promise<Section> {
     D360_BASE_URL: fake.url,
     DATA_DIR: dataDir,
     APP_TIMEZONE: 'Europe/Moscow',
+    // Checkpoints all the time, so kills also land in the middle of them.
+    STORE_CHECKPOINT_BYTES: '4096',
   };
   const { perUser, expected } = plan(users, events - gateCycles * 3, r);
   const total = [...perUser.values()].reduce((n, s) => n + s.length, 0) + gateCycles * 3;
@@ -223,6 +227,8 @@ export async function run(profile: Profile): Promise<Section> {
     }
   };
   const gateNotes: string[] = [];
+  let logsAtKills = 0;
+  let partitionsAtKills = 0;
   const killer = async () => {
     for (let k = 0; k < kills; k++) {
       const target = Math.floor(((k + 1) * total) / (kills + 1));
@@ -235,6 +241,9 @@ export async function run(profile: Profile): Promise<Section> {
       const old = svc;
       await sigkill(old);
       outputs.push(old.output());
+      const names = readdirSync(join(dataDir, 'store'));
+      logsAtKills += names.filter((f) => /^wal-\d+\.log$/.test(f)).length;
+      partitionsAtKills = Math.max(partitionsAtKills, names.filter((f) => /^p-\d+\.json$/.test(f)).length);
       svc = await spawnTracked(env);
       generation++;
       resumedPending += Number(/outbox: resuming pending effects count=(\d+)/.exec(svc.output())?.[1] ?? 0);
@@ -259,6 +268,8 @@ export async function run(profile: Profile): Promise<Section> {
     );
     assert.is(leaked.length, 0, 'no configured secret in the service output');
     const { files, collections } = readStore(dataDir);
+    const logsLeft = readdirSync(join(dataDir, 'store')).filter((f) => /^wal-\d+\.log$/.test(f));
+    assert.equal(logsLeft, [], 'a clean stop checkpoints the whole log');
     const actors = collections.actors ?? {};
     const employees = collections.employees ?? {};
     let wrongRecords = 0;
@@ -350,7 +361,7 @@ export async function run(profile: Profile): Promise<Section> {
         [
           'SIGKILL + restart on the same DATA_DIR',
           generation,
-          `${files} partition files parse after every run`,
+          `${files} partition files parse after every run; at the kills ${logsAtKills} log files were left (replayed at the restart) beside up to ${partitionsAtKills} checkpointed partition files (STORE_CHECKPOINT_BYTES=4096); none after the clean stop`,
         ],
         [
           'deliveries incl. redeliveries (refused/cut by a kill)',

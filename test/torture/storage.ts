@@ -1,16 +1,25 @@
 /**
- * Storage faults: a store that cannot be written while running (every partition's temp file turned
- * into a directory, so each write fails as on a full or read-only disk), and broken files at start
+ * Storage faults: a store that cannot be written while running (no file may grow, as on a full disk:
+ * every log append fails), and broken files at start
  * (truncated, garbage, empty, wrong format, unreadable DATA_DIR): the service says exactly what is
  * wrong and refuses to run, and never overwrites the broken file.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { textMessage } from '../../fixtures/whatsapp';
 import { eventually, sleep, testEnv, tmpDataDir } from '../helpers/service';
-import { CLEAN_ENV, killAll, type Profile, type Section, sigterm, spawnTracked } from './common';
+import {
+  CLEAN_ENV,
+  killAll,
+  type Profile,
+  readStore,
+  type Section,
+  sigkill,
+  sigterm,
+  spawnTracked,
+} from './common';
 import { startTortureRig } from './rig';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -44,6 +53,23 @@ function runToExit(
 
 /** A DATA_DIR with a few committed documents (written by a real service that then stopped). */
 async function populated(): Promise<{ dataDir: string; partition: string }> {
+  const { dataDir, svc } = await withUsers();
+  assert.is(await sigterm(svc), 0);
+  const partition = readdirSync(join(dataDir, 'store')).find((f) => /^p-\d+\.json$/.test(f));
+  assert.ok(partition, 'a partition file was written');
+  return { dataDir, partition: partition as string };
+}
+
+/** The same, but the service was SIGKILLed: the commits are only in the log. */
+async function crashed(): Promise<{ dataDir: string; log: string }> {
+  const { dataDir, svc } = await withUsers();
+  await sigkill(svc);
+  const log = readdirSync(join(dataDir, 'store')).find((f) => /^wal-\d+\.log$/.test(f));
+  assert.ok(log, 'a log file is left');
+  return { dataDir, log: join(dataDir, 'store', log as string) };
+}
+
+async function withUsers() {
   const dataDir = tmpDataDir();
   const svc = await spawnTracked({ DATA_DIR: dataDir });
   for (let i = 0; i < 5; i++) {
@@ -54,10 +80,7 @@ async function populated(): Promise<{ dataDir: string; partition: string }> {
     });
     assert.is(res.status, 200);
   }
-  assert.is(await sigterm(svc), 0);
-  const partition = readdirSync(join(dataDir, 'store')).find((f) => /^p-\d+\.json$/.test(f));
-  assert.ok(partition, 'a partition file was written');
-  return { dataDir, partition: partition as string };
+  return { dataDir, svc };
 }
 
 export async function run(_profile: Profile): Promise<Section> {
@@ -106,6 +129,36 @@ export async function run(_profile: Profile): Promise<Section> {
       rows.push(['start with a truncated meta.json', 1, `exit ${code}, names meta.json, file untouched`]);
     }
     {
+      // A crash's torn last write is cut: the service starts with every acknowledged commit.
+      const { dataDir, log } = await crashed();
+      writeFileSync(log, Buffer.concat([readFileSync(log), Buffer.from('1234abcd [7,[["actors","wa:7')]));
+      const svc = await spawnTracked({ DATA_DIR: dataDir });
+      assert.is(await sigterm(svc), 0);
+      const actors = Object.keys(readStore(dataDir).collections.actors ?? {});
+      assert.is(actors.filter((k) => k.startsWith('wa:790044400')).length, 5, 'all 5 users kept');
+      rows.push([
+        'start after a SIGKILL with a torn last line in the log',
+        1,
+        'started; the line was cut; all 5 acknowledged users kept',
+      ]);
+    }
+    {
+      // Damage before a valid line is not a crash's torn end: refused, named, untouched.
+      const { dataDir, log } = await crashed();
+      const damaged = readFileSync(log, 'utf-8').replace('"wa:79004440000"', '"wa:79004440009"');
+      writeFileSync(log, damaged);
+      const { code, output } = await runToExit({ DATA_DIR: dataDir });
+      assert.is.not(code, 0, `must refuse to start\n${output}`);
+      assert.match(output, /is damaged at byte \d+/);
+      assert.match(output, log.split('/').pop() as string);
+      assert.is(readFileSync(log, 'utf-8'), damaged, 'the log is left untouched');
+      rows.push([
+        'start with a damaged line in the middle of the log',
+        1,
+        `exit ${code}: "${(/cannot start: (.*)/.exec(output)?.[1] ?? '').replace(dataDir, '$DATA_DIR').slice(0, 110)}…"; file untouched`,
+      ]);
+    }
+    {
       // meta.json lost beside partition files: the partition count cannot be guessed (found by this suite).
       const { dataDir } = await populated();
       rmSync(join(dataDir, 'store', 'meta.json'));
@@ -137,19 +190,18 @@ export async function run(_profile: Profile): Promise<Section> {
     //    once writes work again the redelivered webhook takes effect once.
     const rig = await startTortureRig();
     try {
+      // The disk is full: no file may grow past the current size of the log (a soft RLIMIT_FSIZE set with
+      // prlimit on this process, where the rig's service runs), so every log append fails with EFBIG.
       const store = join(rig.dataDir, 'store');
-      const blocked: string[] = [];
-      const partitions = (
-        JSON.parse(readFileSync(join(store, 'meta.json'), 'utf-8')) as { partitions: number }
-      ).partitions;
-      for (let i = 0; i < partitions; i++) {
-        // The temp file every write goes through becomes a directory: open(…, 'w') fails, as on a full disk.
-        const f = join(store, `.p-${String(i).padStart(2, '0')}.json.tmp`);
-        if (!existsSync(f)) {
-          mkdirSync(f);
-          blocked.push(f);
-        }
-      }
+      const logSize = Math.max(
+        0,
+        ...readdirSync(store)
+          .filter((f) => /^wal-\d+\.log$/.test(f))
+          .map((f) => statSync(join(store, f)).size),
+      );
+      const limit = (value: string) =>
+        execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${value}:`]);
+      limit(String(logSize));
       const body = textMessage({ from: '79004440099', body: 'меню' });
       let refused = 0;
       for (let i = 0; i < 5; i++) {
@@ -168,7 +220,7 @@ export async function run(_profile: Profile): Promise<Section> {
         undefined,
         'memory did not keep the failed commit',
       );
-      for (const f of blocked) rmSync(f, { recursive: true });
+      limit('unlimited');
       const res = await rig.postWa(body);
       assert.is(res.status, 200);
       await eventually(
@@ -184,7 +236,7 @@ export async function run(_profile: Profile): Promise<Section> {
       );
       await eventually(async () => (await rig.call('/health')).status === 200, 5000, 'healthy again');
       rows.push([
-        'webhooks while every partition write fails (its temp file replaced by a directory)',
+        'webhooks while the disk is full (no file may grow: soft RLIMIT_FSIZE at the log size)',
         refused,
         '500 each (platform redelivers), /health 503, nothing kept in memory; after recovery the redelivery took effect once',
       ]);
