@@ -1,9 +1,9 @@
 import type { EffectOutcome } from '../../engine-types';
+import { post } from './http-post';
 import { checkMessageLimits } from './limits';
 
 /** Meta error codes that mean "slow down and try again", though they come with HTTP 400. */
 const RETRYABLE_META_CODES = new Set([4, 80007, 130429, 131056, 131000]);
-const TIMEOUT_MS = 10_000;
 
 export interface SendResult {
   outcome: EffectOutcome;
@@ -21,48 +21,37 @@ export async function sendD360(
   const limit = checkMessageLimits(body);
   if (limit)
     return { outcome: { ok: false, permanent: true, error: `not sent, over a WhatsApp limit: ${limit}` } };
-  // The timeout signal is held in this frame until the body is read: on Node 20 a timeout signal
-  // reachable only through AbortSignal.any() is garbage-collected and never fires, so a hanging API
-  // would block this user's outbox queue for ever (found by the torture suite).
-  const timeout = AbortSignal.timeout(TIMEOUT_MS);
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(`${baseUrl.replace(/\/$/, '')}/messages`, {
-      method: 'POST',
-      headers: { 'D360-API-KEY': apiKey, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-  } catch (e) {
-    return { outcome: { ok: false, permanent: false, error: `network: ${(e as Error).message}` } };
-  }
-  try {
-    text = await res.text();
-  } catch (e) {
-    text = '';
-    // An answer cut off (timeout, reset) before its body: only a 2xx head counts, as before.
-    if (timeout.aborted && !res.ok)
-      return { outcome: { ok: false, permanent: false, error: `network: ${(e as Error).message}` } };
-  }
+  const answer = await post(
+    `${baseUrl.replace(/\/$/, '')}/messages`,
+    { 'D360-API-KEY': apiKey, 'Content-Type': 'application/json' },
+    JSON.stringify(body),
+    signal,
+  );
+  if ('error' in answer)
+    return { outcome: { ok: false, permanent: false, error: `network: ${answer.error.message}` } };
+  const { status, headers, text, cut } = answer;
+  const ok = status >= 200 && status < 300;
+  // An answer cut off by the timeout before its body: only a 2xx head counts, as before.
+  if (cut?.timedOut && !ok)
+    return { outcome: { ok: false, permanent: false, error: `network: ${cut.error.message}` } };
   let json: Record<string, unknown> | undefined;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {
     json = undefined;
   }
-  if (res.ok) {
+  if (ok) {
     const id = (json?.messages as Array<{ id?: unknown }> | undefined)?.[0]?.id;
     return { outcome: { ok: true }, messageId: typeof id === 'string' ? id : undefined };
   }
-  const error = `HTTP ${res.status}: ${describeError(json, text)}`;
-  if (res.status === 429 || res.status >= 500) {
+  const error = `HTTP ${status}: ${describeError(json, text)}`;
+  if (status === 429 || status >= 500) {
     return {
       outcome: {
         ok: false,
         permanent: false,
         error,
-        retryAfterMs: retryAfter(res.headers.get('retry-after')),
+        retryAfterMs: retryAfter(headerValue(headers['retry-after'])),
       },
     };
   }
@@ -71,6 +60,11 @@ export async function sendD360(
     return { outcome: { ok: false, permanent: false, error } };
   }
   return { outcome: { ok: false, permanent: true, error } };
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null;
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 function describeError(json: Record<string, unknown> | undefined, text: string): string {
