@@ -1,34 +1,35 @@
 import type { DocWrite, Store } from './store';
 
-/** An outbound WhatsApp message and what the platform reported about its delivery. */
+/**
+ * An outbound WhatsApp message (document `messages/<wamid>`) and what the platform reported about its
+ * delivery. Documents written before the slimmer shape also hold `id` (the wamid again), `key` (the
+ * actor key, `wa:<to>`), `effectId` (the outbox row it came from) and `statuses: []` before the first
+ * status; nothing reads those, and a missing `statuses` means none yet.
+ */
 export interface OutboundMessageDoc {
   [k: string]: unknown;
-  id: string;
   to: string;
-  key: string;
-  effectId: string;
   sentAt: number;
   /** The furthest status seen: accepted < sent < delivered < read; failed wins over all. */
   status: DeliveryStatus;
-  statuses: Array<{ status: string; at: number; errors?: Array<{ code: number; title?: string }> }>;
+  /** Every status received, in arrival order; absent until the first one. */
+  statuses?: Array<{ status: string; at: number; errors?: Array<{ code: number; title?: string }> }>;
 }
 
 export type DeliveryStatus = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
 export const MESSAGES = 'messages';
 const RANK: Record<DeliveryStatus, number> = { accepted: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 
-export function messageSent(doc: {
-  id: string;
-  to: string;
-  key: string;
-  effectId: string;
-  sentAt: number;
-}): DocWrite {
+export function messageSent(doc: { id: string; to: string; sentAt: number }): DocWrite {
   return {
     collection: MESSAGES,
     id: doc.id,
     update: (prev) =>
-      (prev as OutboundMessageDoc | undefined) ?? { ...doc, status: 'accepted', statuses: [] },
+      (prev as OutboundMessageDoc | undefined) ?? {
+        to: doc.to,
+        sentAt: doc.sentAt,
+        status: 'accepted',
+      },
   };
 }
 
@@ -53,7 +54,7 @@ export function messageStatus(
       return {
         ...doc,
         status: furthest,
-        statuses: [...doc.statuses, { status, at, ...(errors ? { errors } : {}) }],
+        statuses: [...(doc.statuses ?? []), { status, at, ...(errors ? { errors } : {}) }],
       };
     },
   };

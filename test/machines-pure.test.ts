@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initialTransition, transition } from 'xstate';
 import { whatsappMenuMachine } from '../machines/whatsapp-menu';
+import * as engineStep from '../server/machine-step';
 
 const dir = new URL('../machines', import.meta.url).pathname;
 
@@ -81,6 +82,62 @@ test('every message event yields exactly one reply, in every state', () => {
       const replies = actions.filter((a) => a.type === 'reply').length;
       assert.is(replies, 1, `${JSON.stringify(first)} then ${JSON.stringify(second)} in ${String(s1.value)}`);
     }
+  }
+});
+
+test("the engine's step (one shared inert scope per machine) equals XState's transition()", () => {
+  const events = [
+    { type: 'TEXT', text: 'меню' },
+    { type: 'TEXT', text: '01.11-03.11' },
+    { type: 'TEXT', text: 'ночная' },
+    { type: 'TEXT', text: 'стоп' },
+    { type: 'TEXT', text: 'старт' },
+    { type: 'BUTTON', id: 'FILL_TODAY' },
+    { type: 'BUTTON', id: 'FILL_PERIOD' },
+    { type: 'BUTTON', id: 'MY_STATUS' },
+    { type: 'BUTTON', id: 'NOPE' },
+    { type: 'LIST', id: 'SHIFT_DAY' },
+    { type: 'LIST', id: 'SHIFT_OFF' },
+    { type: 'UNSUPPORTED', kind: 'image' },
+    { type: 'REMIND', date: '2026-11-22', recorded: false, stopped: false, windowOpen: true, name: 'A' },
+    { type: 'TIMEOUT' },
+  ] as const;
+  const same = (
+    a: [{ value: unknown; status: string; context: unknown }, Array<{ type: string; params?: unknown }>],
+    b: [{ value: unknown; status: string; context: unknown }, Array<{ type: string; params?: unknown }>],
+    what: string,
+  ) => {
+    assert.equal(
+      whatsappMenuMachine.getPersistedSnapshot(b[0] as never),
+      whatsappMenuMachine.getPersistedSnapshot(a[0] as never),
+      what,
+    );
+    assert.equal(
+      b[1].map((x) => [x.type, x.params]),
+      a[1].map((x) => [x.type, x.params]),
+      what,
+    );
+  };
+  for (const input of [{}, { reset: true }]) {
+    const theirs0 = initialTransition(whatsappMenuMachine, input);
+    const ours0 = engineStep.initialTransition(whatsappMenuMachine, input);
+    same(theirs0, ours0, 'initial');
+    // Three events from every start: every state, and the actions of each step.
+    let n = 0;
+    for (const e1 of events)
+      for (const e2 of events)
+        for (const e3 of events) {
+          let theirs = theirs0[0];
+          let ours = ours0[0];
+          for (const e of [e1, e2, e3]) {
+            const ev = { ...e, ...base, now: base.now + n++ };
+            const t = transition(whatsappMenuMachine, theirs, ev);
+            const o = engineStep.transition(whatsappMenuMachine, ours, ev);
+            same(t, o, `${e1.type} ${e2.type} ${e3.type}`);
+            theirs = t[0];
+            ours = o[0];
+          }
+        }
   }
 });
 

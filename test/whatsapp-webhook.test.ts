@@ -11,9 +11,10 @@ import {
   textMessage,
   v1Text,
 } from '../fixtures/whatsapp';
+import { HISTORY_LIMIT } from '../server/engine';
 import type { ActorRecord } from '../server/engine-types';
 import { getEmployee } from '../storage/attendance';
-import { getMessage } from '../storage/messages';
+import { getMessage, messageSent, messageStatus, type OutboundMessageDoc } from '../storage/messages';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { bodyText, Chat } from './helpers/chat';
 import { eventually, http, sleep, startTestService, type TestService } from './helpers/service';
@@ -121,34 +122,37 @@ test('the same wamid delivered twice: one record and one reply', async (ctx) => 
   assert.is(history.filter((h) => h.event === 'LIST').length, 1);
 });
 
-test('20 concurrent messages of one user never race: one at a time, each reply matches a sequential run', async (ctx) => {
+test('concurrent messages of one user never race: one at a time, each reply matches a sequential run', async (ctx) => {
   const u = user(ctx);
-  // Alternate FILL_TODAY and a shift: what each reply says depends on the message before it.
-  const bodies = Array.from({ length: 20 }, (_, i) =>
+  // Alternate FILL_TODAY and a shift: what each reply says depends on the message before it. As many
+  // as the actor's history keeps, which is where the order they were processed in is read from.
+  const n = HISTORY_LIMIT;
+  const bodies = Array.from({ length: n }, (_, i) =>
     i % 2 === 0
       ? buttonReply({ from: u.waId, buttonId: 'FILL_TODAY', id: `wamid.race-${i}` })
       : listReply({ from: u.waId, rowId: SHIFTS[i % 3] as string, id: `wamid.race-${i}` }),
   );
   const answers = await Promise.all(bodies.map((b) => u.post(b)));
-  assert.equal(answers, Array(20).fill(200));
-  await eventually(() => u.replies().length >= 20, 5000, '20 replies');
+  assert.equal(answers, Array(n).fill(200));
+  await eventually(() => u.replies().length >= n, 5000, `${n} replies`);
   await sleep(200);
-  assert.is(u.replies().length, 20, 'exactly one reply each');
+  assert.is(u.replies().length, n, 'exactly one reply each');
   const order = processingOrder(ctx, u.waId);
-  assert.is(order.length, 20);
+  assert.is(order.length, n);
   assert.equal(u.replies().map(describe), sequentialModel(order));
 });
 
 test('messages of one user on one connection are processed in arrival order', async (ctx) => {
   const u = user(ctx);
-  const bodies = Array.from({ length: 20 }, (_, i) =>
+  const n = HISTORY_LIMIT; // the order is read from the actor's history
+  const bodies = Array.from({ length: n }, (_, i) =>
     i % 2 === 0
       ? buttonReply({ from: u.waId, buttonId: 'FILL_TODAY', id: `wamid.pipe-${i}` })
       : listReply({ from: u.waId, rowId: SHIFTS[i % 3] as string, id: `wamid.pipe-${i}` }),
   );
   const codes = await pipeline(ctx.svc.url, bodies);
-  assert.equal(codes, Array(20).fill(200));
-  await eventually(() => u.replies().length >= 20, 5000, '20 replies');
+  assert.equal(codes, Array(n).fill(200));
+  await eventually(() => u.replies().length >= n, 5000, `${n} replies`);
   const order = processingOrder(ctx, u.waId);
   assert.equal(
     order,
@@ -156,10 +160,11 @@ test('messages of one user on one connection are processed in arrival order', as
     'processed in the order they arrived',
   );
   assert.equal(u.replies().map(describe), sequentialModel(order));
+  const last = SHIFTS[(n - 1) % 3] as string;
   assert.is(
     Object.values(getEmployee(ctx.svc.store, u.waId)?.days ?? {})[0]?.shift,
-    'night',
-    '#19 (SHIFT_NIGHT) wins',
+    { SHIFT_DAY: 'day', SHIFT_NIGHT: 'night', SHIFT_OFF: 'off' }[last],
+    `#${n - 1} (${last}) wins`,
   );
 });
 
@@ -279,7 +284,7 @@ test('delivery statuses are recorded by wamid, out of order keeps the furthest; 
   const u = user(ctx);
   await u.say('меню');
   const wamid = await eventually(
-    () => ctx.svc.store.all<{ id: string; to: string }>('messages').find((m) => m.to === u.waId)?.id,
+    () => ctx.svc.store.entries<{ to: string }>('messages').find(([, m]) => m.to === u.waId)?.[0],
     3000,
     'the stored wamid',
   );
@@ -288,10 +293,10 @@ test('delivery statuses are recorded by wamid, out of order keeps the furthest; 
   }
   const doc = getMessage(ctx.svc.store, wamid);
   assert.is(doc?.status, 'read');
-  assert.is(doc?.statuses.length, 3);
+  assert.is(doc?.statuses?.length, 3);
   // Redelivered status: no second entry.
   await u.post(statusUpdate({ id: wamid, status: 'read', recipient: u.waId }));
-  assert.is(getMessage(ctx.svc.store, wamid)?.statuses.length, 3);
+  assert.is(getMessage(ctx.svc.store, wamid)?.statuses?.length, 3);
 
   assert.is(
     await u.post(statusUpdate({ id: wamid, status: 'failed', recipient: u.waId, errorCode: 131047 })),
@@ -311,6 +316,34 @@ test('delivery statuses are recorded by wamid, out of order keeps the furthest; 
   // The next inbound message reopens the window and gets its reply.
   const m = await u.say('меню');
   assert.is(m.interactive.type, 'button');
+});
+
+test('sent-message records: the slim shape, and records of the older shape still take statuses', () => {
+  const apply = (w: { update: (prev: never) => unknown }, prev?: OutboundMessageDoc) =>
+    w.update(prev as never) as OutboundMessageDoc;
+  const fresh = apply(messageSent({ id: 'wamid.S', to: '79000000001', sentAt: 5 }));
+  assert.equal(fresh, { to: '79000000001', sentAt: 5, status: 'accepted' });
+  const read = apply(messageStatus('wamid.S', 'read', 7), fresh);
+  assert.equal(read.statuses, [{ status: 'read', at: 7 }]);
+  assert.is(read.status, 'read');
+  const old: OutboundMessageDoc = {
+    id: 'wamid.O',
+    to: '79000000001',
+    key: 'wa:79000000001',
+    effectId: 'e-1',
+    sentAt: 5,
+    status: 'sent',
+    statuses: [{ status: 'sent', at: 6 }],
+  };
+  const delivered = apply(messageStatus('wamid.O', 'delivered', 8), old);
+  assert.is(delivered.status, 'delivered');
+  assert.equal(delivered.statuses, [
+    { status: 'sent', at: 6 },
+    { status: 'delivered', at: 8 },
+  ]);
+  assert.is(delivered.effectId, 'e-1', 'an older record keeps what it had');
+  // A record that exists is never replaced by a second "sent" (redelivered outcome).
+  assert.is(apply(messageSent({ id: 'wamid.O', to: '79000000001', sentAt: 9 }), old), old);
 });
 
 test('WEBHOOK_SECRET_HEADER: requests without it get 401 and change nothing', async () => {

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { commandUpdate } from '../../fixtures/telegram';
 import { buttonReply, listReply, statusUpdate, textMessage, type WebhookBody } from '../../fixtures/whatsapp';
 import { incomingCall } from '../../fixtures/zadarma';
+import { HISTORY_LIMIT } from '../../server/engine';
 import { startFakeD360 } from '../fakes/d360';
 import {
   CALLBACK_PATH,
@@ -279,7 +280,7 @@ export async function run(profile: Profile): Promise<Section> {
     let duplicates = 0;
     const problems: string[] = [];
     for (const [user, steps] of perUser) {
-      // exactly once: each acknowledged message appears once in the actor's history (last 20 steps)
+      // exactly once: each acknowledged message appears once in the actor's history (its last steps)
       const history: Array<{ ref?: string }> = actors[`wa:${user}`]?.history ?? [];
       const refs = history.map((h) => h.ref).filter(Boolean) as string[];
       const seen = new Set<string>();
@@ -290,11 +291,11 @@ export async function run(profile: Profile): Promise<Section> {
         }
         seen.add(ref);
       }
-      const recent = steps.filter((s) => s.wamid).slice(-20);
+      const recent = steps.filter((s) => s.wamid).slice(-HISTORY_LIMIT);
       for (const s of recent)
-        if (!seen.has(`wa:${s.wamid}`) && history.length >= Math.min(20, recent.length)) {
-          // not in the (bounded) history although it should be among the last 20 steps
-          if (refs.length < 20) problems.push(`${user}: wa:${s.wamid} never took effect`);
+        if (!seen.has(`wa:${s.wamid}`) && history.length >= Math.min(HISTORY_LIMIT, recent.length)) {
+          // not in the (bounded) history although it should be among the last HISTORY_LIMIT steps
+          if (refs.length < HISTORY_LIMIT) problems.push(`${user}: wa:${s.wamid} never took effect`);
         }
       for (const [date, exp] of expected.get(user) ?? []) {
         const got = employees[user]?.days?.[date];

@@ -67,14 +67,14 @@ export async function run(profile: Profile): Promise<Section> {
     }
 
     // Statuses: for every outbound message, sent/delivered/read in a shuffled order, each twice.
-    const outbound = rig.svc.store.all<Json>('messages');
+    const outbound = rig.svc.store.entries<Json>('messages');
     let statusDeliveries = 0;
     await Promise.all(
-      outbound.map(async (m) => {
+      outbound.map(async ([id, m]) => {
         const order = (['sent', 'delivered', 'read'] as const).slice().sort(() => r.next() - 0.5);
         for (const st of order) {
           await twice(() =>
-            rig.postWa(statusUpdate({ id: m.id, status: st, recipient: m.to ?? m.waId ?? '79000000000' })),
+            rig.postWa(statusUpdate({ id, status: st, recipient: m.to ?? m.waId ?? '79000000000' })),
           );
           statusDeliveries++;
         }

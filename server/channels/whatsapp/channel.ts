@@ -158,9 +158,7 @@ export function whatsappRunner(deps: {
     if (!result.outcome.ok || !result.messageId) return result.outcome;
     return {
       ok: true,
-      writes: [
-        messageSent({ id: result.messageId, to, key: effect.key, effectId: effect.id, sentAt: clock() }),
-      ],
+      writes: [messageSent({ id: result.messageId, to, sentAt: clock() })],
     };
   };
 }
