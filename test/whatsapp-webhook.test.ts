@@ -294,9 +294,18 @@ test('delivery statuses are recorded by wamid, out of order keeps the furthest; 
   const doc = getMessage(ctx.svc.store, wamid);
   assert.is(doc?.status, 'read');
   assert.is(doc?.statuses?.length, 3);
-  // Redelivered status: no second entry.
+  // Redelivered status: no second entry, and statuses keep no dedupe documents of their own.
   await u.post(statusUpdate({ id: wamid, status: 'read', recipient: u.waId }));
   assert.is(getMessage(ctx.svc.store, wamid)?.statuses?.length, 3);
+  assert.equal(
+    ctx.svc.store.entries('dedupe').filter(([id]) => id.includes(wamid)),
+    [],
+    'no dedupe document per status',
+  );
+  // A status of a message that is not ours changes nothing.
+  const unknown = 'wamid.HBgLNzkwMDAwMDAwMDAVAgARGBJCNTc4OEU0REQ0NzlDMzk3NTkA';
+  assert.is(await u.post(statusUpdate({ id: unknown, status: 'read', recipient: u.waId })), 200);
+  assert.is(getMessage(ctx.svc.store, unknown), undefined);
 
   assert.is(
     await u.post(statusUpdate({ id: wamid, status: 'failed', recipient: u.waId, errorCode: 131047 })),

@@ -11,7 +11,7 @@ import {
   takenDates,
   windowOpen,
 } from '../../../storage/attendance';
-import { messageSent, messageStatus } from '../../../storage/messages';
+import { getMessage, messageSent, messageStatus } from '../../../storage/messages';
 import type { DocWrite } from '../../../storage/store';
 import { dateIn } from '../../clock';
 import type { Engine } from '../../engine';
@@ -91,18 +91,27 @@ export async function dispatchWebhook(
           errors: item.errors,
         });
       }
+      // A redelivered status is recognised by the message's record, which lists every status seen: no
+      // dedupe document per status (there are ~3 per sent message).
       return engine.record({
         key: keyOf(item.recipient),
-        dedupeKey: `wa:status:${item.messageId}:${item.status}`,
-        writes: (now) => [
-          messageStatus(
-            item.messageId,
-            item.status,
-            item.timestamp * 1000 || now,
-            item.errors.length ? item.errors : undefined,
-          ),
-          ...(closed ? [markWindowClosed(item.recipient, now)] : []),
-        ],
+        writes: (now) => {
+          const sent = getMessage(store, item.messageId);
+          if (sent?.statuses?.some((s) => s.status === item.status)) return [];
+          return [
+            ...(sent
+              ? [
+                  messageStatus(
+                    item.messageId,
+                    item.status,
+                    item.timestamp * 1000 || now,
+                    item.errors.length ? item.errors : undefined,
+                  ),
+                ]
+              : []),
+            ...(closed ? [markWindowClosed(item.recipient, now)] : []),
+          ];
+        },
       });
     }
     const { waId, messageId, input, name } = item;
