@@ -219,7 +219,8 @@ await d360.close();
 rmSync(tmp, { recursive: true, force: true });
 
 // ---------------------------------------------------------------- report
-const fsyncNote = 'on (default: temp file + fdatasync + rename + directory fsync per partition write)';
+const fsyncNote =
+  'on (default): each batch of commits is one append + fdatasync of the write-ahead log; checkpoints rewrite partition files (temp file + fdatasync + rename + folder fsync)';
 const m = machine(tmpdir());
 const lines: string[] = [];
 const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`);
