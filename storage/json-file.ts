@@ -15,6 +15,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   private writing: Promise<void> | null = null;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private latest: T | null = null;
+  /** Length of the file's text as last read or written (0 when there is none). */
+  bytes = 0;
 
   constructor(
     readonly file: string,
@@ -34,6 +36,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new StoreError(`cannot read ${this.file}: ${(e as Error).message}`);
     }
+    this.bytes = text.length;
     try {
       return JSON.parse(text) as T;
     } catch (e) {
@@ -70,6 +73,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     this.writing = writeAtomic(this.file, text, this.opts.fsync !== false)
       .then(
         () => {
+          this.bytes = text.length;
           for (const w of waiters) w.resolve();
         },
         (e) => {

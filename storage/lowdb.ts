@@ -22,12 +22,21 @@ export { inspectStore, type StoreReport } from './inspect-store';
 export { partitionFile } from './layout';
 
 export const DEFAULT_PARTITIONS = 16;
-/** A log file is checkpointed (and then removed) once it reaches this size… */
+/**
+ * A log file is checkpointed (and then removed) once it is this big AND at least as big as the
+ * partition files: a checkpoint rewrites every partition the log touched (under load, with keys spread
+ * over all partitions, the whole store), so tying it to the store's size keeps the disk writes and the
+ * serialising at most ~1 byte per byte logged whatever the number of users, and a start after a crash
+ * replays at most about as much log as it reads partition files.
+ */
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
-/** …or this age, so a quiet store's log stays short and its partition files current. */
-const MAX_LOG_AGE_MS = 60_000;
-/** Partition files a checkpoint writes at the same time. */
-const CHECKPOINT_PARALLEL = 4;
+/** …or this old, so a quiet store's partition files become current and its log short. */
+const MAX_LOG_AGE_MS = 10 * 60_000;
+/**
+ * Partition files a checkpoint writes at the same time: few, so its fsyncs leave libuv's thread pool
+ * (4 threads) free for the log's appends, which acknowledgements wait on.
+ */
+const CHECKPOINT_PARALLEL = 2;
 const RETRY_MS = 1000;
 
 interface Part {
@@ -104,6 +113,9 @@ export class LowdbStore implements Store {
   private logFailing = false;
   private checkpointFailing = false;
   private closed = false;
+  private checkpointsDone = 0;
+  private bytes = 0;
+  private bytesAt = -1;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -315,7 +327,8 @@ export class LowdbStore implements Store {
     const segment = this.segment;
     if (!segment || this.closed || this.checkpoint || segment.size === 0) return;
     const age = this.opts.clock() - segment.openedAt;
-    if (segment.size < this.opts.maxLogBytes && age < this.opts.maxLogAgeMs) return;
+    const big = segment.size >= Math.max(this.opts.maxLogBytes, this.storeBytes());
+    if (!big && age < this.opts.maxLogAgeMs) return;
     let next: Segment;
     try {
       next = await Segment.create(this.dir, segment.seq + 1, this.opts.clock());
@@ -329,6 +342,16 @@ export class LowdbStore implements Store {
     const changed = [...this.dirty];
     this.dirty.clear();
     this.startCheckpoint(changed);
+  }
+
+  /** Size of the partition files (as last read or written), kept up to date as checkpoints write. */
+  private storeBytes(): number {
+    if (this.bytesAt !== this.checkpointsDone) {
+      this.bytes = 0;
+      for (const p of this.parts) this.bytes += p.file.bytes;
+      this.bytesAt = this.checkpointsDone;
+    }
+    return this.bytes;
   }
 
   private startCheckpoint(partitions: number[]): Promise<void> {
@@ -384,6 +407,7 @@ export class LowdbStore implements Store {
         await syncDir(this.dir);
       }
       this.checkpoint = null;
+      this.checkpointsDone++;
       this.endCheckpoint?.();
       void this.kick();
     })();
