@@ -9,7 +9,8 @@
  *
  * Options (env): BENCH_QUICK=1 (short runs, for trying the bench itself), BENCH_FSYNC=on (skip the
  * extra full-pipeline run with STORE_FSYNC=off), BENCH_CPU_PROF=<dir> (the full-pipeline server writes a
- * V8 CPU profile there), BENCH_OUT=<file> (default docs/BENCHMARKS.md; "-" to write nothing).
+ * V8 CPU profile there), BENCH_OUT=<file> (default docs/BENCHMARKS.md; "-" to write nothing),
+ * BENCH_SCALE=100,100000 (the user counts of part 4).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,11 @@ const SEC = QUICK ? 3000 : 10_000;
 const RATE_MS = QUICK ? 5000 : 30_000;
 const CONCURRENCY = 64;
 const PIPELINE_USERS = 5000;
-const SCALE = QUICK ? [100, 10_000] : [100, 10_000, 100_000];
+const SCALE = process.env.BENCH_SCALE
+  ? process.env.BENCH_SCALE.split(',').map(Number)
+  : QUICK
+    ? [100, 10_000]
+    : [100, 10_000, 100_000];
 const OUT = process.env.BENCH_OUT ?? join(root, 'docs/BENCHMARKS.md');
 /** The hand-written analysis appended to docs/BENCHMARKS.md (profile, changes, what is left). */
 const NOTES_FILE = join(root, 'scripts/bench/NOTES.md');
