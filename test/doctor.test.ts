@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LowdbStore } from '../storage/lowdb';
-import { put } from '../storage/store';
+import { put, remove } from '../storage/store';
 import {
   type Fakes,
   lineOf,
@@ -328,6 +328,32 @@ test('store files: counted when they parse; a broken partition or an unusable DA
   assert.match(
     lineOf(ok.stdout, 'store files'),
     /^✔ store files: 16 partitions parse, 2 documents \(actors 1, dedupe 1\); no service/,
+  );
+
+  // After a crash the newest commits are only in the log: counted too, and said.
+  const crashed = dataDir();
+  const live = new LowdbStore(dir);
+  await live.open();
+  await live.commit('wa:1', [remove('dedupe', 'm1'), put('dedupe', 'm2', { at: 2 })]);
+  await live.commit('wa:2', [put('actors', 'wa:2', { v: 1 })]);
+  await live.idle();
+  cpSync(join(dir, 'store'), join(crashed, 'store'), { recursive: true });
+  await live.close();
+  const logged = await doctor({ DATA_DIR: crashed });
+  assert.is(logged.code, 0, logged.stdout);
+  assert.match(
+    lineOf(logged.stdout, 'store files'),
+    /^✔ store files: 16 partitions parse, 2 commits in the log not yet checkpointed \(replayed at start\), 3 documents \(actors 2, dedupe 1\)/,
+  );
+  const log = readdirSync(join(crashed, 'store')).find((f) => /^wal-\d+\.log$/.test(f)) as string;
+  const lines = readFileSync(join(crashed, 'store', log), 'utf-8').split('\n');
+  lines[0] = (lines[0] ?? '').replace('"m2"', '"m3"');
+  writeFileSync(join(crashed, 'store', log), lines.join('\n'));
+  const damaged = await doctor({ DATA_DIR: crashed });
+  assert.is(damaged.code, 1);
+  assert.match(
+    lineOf(damaged.stdout, 'store files'),
+    new RegExp(`^✘ store files: .*${log} is damaged at byte 0`),
   );
 
   const part = readdirSync(join(dir, 'store')).find((f) => /^p-\d\d\.json$/.test(f)) as string;

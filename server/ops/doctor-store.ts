@@ -78,9 +78,12 @@ async function filesCheck(dataDir: string): Promise<CheckResult> {
   const dead = report.documents.deadletters
     ? `; ${report.documents.deadletters} dead letter(s): sends the platforms refused, see the log`
     : '';
+  const logged = report.logCommits
+    ? `, ${report.logCommits} commits in the log not yet checkpointed (replayed at start)`
+    : '';
   return pass(
     check,
-    `${report.partitions} partitions parse, ${total} documents${list ? ` (${list})` : ''}${dead}; ${running}`,
+    `${report.partitions} partitions parse${logged}, ${total} documents${list ? ` (${list})` : ''}${dead}; ${running}`,
   );
 }
 
