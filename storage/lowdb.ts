@@ -1,4 +1,4 @@
-import { access, constants, mkdir, readdir, truncate, unlink } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { DurableJsonFile, syncDir } from './json-file';
@@ -62,6 +62,8 @@ interface Undo {
 
 /** One checkpoint: the partitions changed in the retired log files are rewritten, then those files go. */
 interface Checkpoint {
+  /** Every partition of the retired log files (put back in `dirty` if the checkpoint fails). */
+  partitions: number[];
   todo: number[];
   inflight: number;
   retired: Segment[];
@@ -111,12 +113,16 @@ export class LowdbStore implements Store {
   private checkpointDone: Promise<void> | null = null;
   private endCheckpoint: (() => void) | null = null;
   private logFailing = false;
-  private checkpointFailing = false;
+  /** Partitions whose last checkpoint write failed. */
+  private checkpointFailing = new Set<number>();
+  private closing: Promise<void> | null = null;
   private closed = false;
   private checkpointsDone = 0;
   private bytes = 0;
   private bytesAt = -1;
   private timer: NodeJS.Timeout | null = null;
+  /** Partition writes to try again (unref'ed while running; close() waits for them). */
+  private retries = new Set<NodeJS.Timeout>();
 
   constructor(
     dataDir: string,
@@ -153,10 +159,17 @@ export class LowdbStore implements Store {
     this.kick();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Flushes, checkpoints everything and stops; every call waits for the same stop. */
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    // A checkpoint waiting to retry a write must keep the process alive, or close() never returns.
+    for (const t of this.retries) t.ref();
     while (this.running || this.queue.length > 0) await (this.running ?? this.kick());
     await this.checkpointDone;
     // Everything the log holds goes into partition files, so a clean stop leaves no log to replay.
@@ -216,14 +229,15 @@ export class LowdbStore implements Store {
   }
 
   healthy(): boolean {
-    return this.parts.length > 0 && !this.closed && !this.logFailing && !this.checkpointFailing;
+    return this.parts.length > 0 && !this.closed && !this.logFailing && this.checkpointFailing.size === 0;
   }
 
   /** Starts the writer if it is not running; resolves when it has nothing left to do. */
   private kick(): Promise<void> {
     this.running ??= this.write().finally(() => {
       this.running = null;
-      if (this.queue.length > 0) void this.kick();
+      // A partition write that finished after the writer's last look found it still running: look again.
+      if (this.queue.length > 0 || this.checkpointCanProceed()) void this.kick();
     });
     return this.running;
   }
@@ -331,6 +345,9 @@ export class LowdbStore implements Store {
     if (!big && age < this.opts.maxLogAgeMs) return;
     let next: Segment;
     try {
+      // A failed write whose cut failed too left bytes past the flushed size: cut them now, or this
+      // file is sealed with a torn tail, which a start refuses in any log file but the newest.
+      await segment.trim();
       next = await Segment.create(this.dir, segment.seq + 1, this.opts.clock());
       await syncDir(this.dir);
     } catch {
@@ -344,6 +361,14 @@ export class LowdbStore implements Store {
     this.startCheckpoint(changed);
   }
 
+  /** The checkpoint has partitions to start or is ready to finish (see checkpointStep). */
+  private checkpointCanProceed(): boolean {
+    const cp = this.checkpoint;
+    if (!cp) return false;
+    if (cp.todo.length > 0) return cp.inflight < CHECKPOINT_PARALLEL;
+    return cp.inflight === 0 && !cp.finishing;
+  }
+
   /** Size of the partition files (as last read or written), kept up to date as checkpoints write. */
   private storeBytes(): number {
     if (this.bytesAt !== this.checkpointsDone) {
@@ -355,7 +380,13 @@ export class LowdbStore implements Store {
   }
 
   private startCheckpoint(partitions: number[]): Promise<void> {
-    this.checkpoint = { todo: partitions, inflight: 0, retired: this.sealed.splice(0), failed: false };
+    this.checkpoint = {
+      partitions: [...partitions],
+      todo: partitions,
+      inflight: 0,
+      retired: this.sealed.splice(0),
+      failed: false,
+    };
     this.checkpointDone = new Promise<void>((resolve) => {
       this.endCheckpoint = resolve;
     });
@@ -377,12 +408,12 @@ export class LowdbStore implements Store {
       part.db.write().then(
         () => {
           cp.inflight--;
-          this.checkpointFailing = false;
+          this.checkpointFailing.delete(i);
           void this.kick(); // the next partitions are captured between batches, by the writer
         },
         () => {
           cp.inflight--;
-          this.checkpointFailing = true;
+          this.checkpointFailing.add(i);
           if (this.closed) {
             // Stopping: the log files stay (they hold the data) and are replayed at the next start.
             cp.failed = true;
@@ -391,10 +422,12 @@ export class LowdbStore implements Store {
             return;
           }
           // Tried again shortly; the log keeps the data meanwhile, and /health says it.
-          setTimeout(() => {
+          const retry = setTimeout(() => {
+            this.retries.delete(retry);
             cp.todo.push(i);
             void this.kick();
           }, RETRY_MS).unref();
+          this.retries.add(retry);
         },
       );
     }
@@ -405,6 +438,12 @@ export class LowdbStore implements Store {
       if (!cp.failed) {
         for (const s of cp.retired) await unlink(s.file).catch(() => undefined);
         await syncDir(this.dir);
+      } else {
+        // The kept files go back in front of any newer one, with their partitions: the next checkpoint
+        // (close's) removes them together with the newer files, or none. Removing only a newer file
+        // would let the replay of an older one put old documents over newer partition files.
+        this.sealed.unshift(...cp.retired);
+        for (const i of cp.partitions) this.dirty.add(i);
       }
       this.checkpoint = null;
       this.checkpointsDone++;
@@ -485,7 +524,7 @@ export class LowdbStore implements Store {
       const file = join(this.dir, name);
       const last = n === files.length - 1;
       const { records, goodBytes, size } = await readSegment(file, last);
-      if (goodBytes < size) await truncate(file, goodBytes); // the unfinished last write of a crash
+      if (goodBytes < size) await this.cutTail(file, goodBytes); // the unfinished last write of a crash
       for (const [i, writes] of records) {
         if (i >= this.parts.length)
           throw new StoreError(`${file} names partition ${i}, but the store has ${this.parts.length}`);
@@ -493,6 +532,20 @@ export class LowdbStore implements Store {
         this.replayed.add(i);
       }
       this.sealed.push(Segment.sealed(file, Number(SEGMENT.exec(name)?.[1]), goodBytes));
+    }
+  }
+
+  /**
+   * Cuts a torn tail durably: this file stops being the newest once the new log file is created (and
+   * its folder entry flushed), and a torn tail that came back after a power loss would stop the start.
+   */
+  private async cutTail(file: string, size: number): Promise<void> {
+    const handle = await open(file, 'r+');
+    try {
+      await handle.truncate(size);
+      if (this.opts.fsync) await handle.datasync();
+    } finally {
+      await handle.close();
     }
   }
 

