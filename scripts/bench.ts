@@ -102,6 +102,8 @@ interface PipelineRun {
   peakRss: number;
   peakHeap: number;
   serverCpu: number;
+  /** The server's event-loop delay during the run, ms. */
+  loop: { p99: number; max: number };
 }
 
 async function drive(
@@ -124,7 +126,14 @@ async function drive(
   await drained(s.result.messages);
   const l = lag(s.result);
   const { acks: _drop, ...load } = s.result;
-  return { load, lag: l, peakRss: s.peakRss, peakHeap: s.peakHeap, serverCpu: s.cpuMs / s.result.elapsedMs };
+  return {
+    load,
+    lag: l,
+    peakRss: s.peakRss,
+    peakHeap: s.peakHeap,
+    serverCpu: s.cpuMs / s.result.elapsedMs,
+    loop: s.loop,
+  };
 }
 
 const warm = (server: Proc, users: number) =>
@@ -259,10 +268,11 @@ row(
   'outbox lag p50 / p99',
   'server CPU',
   'generator CPU',
+  'event-loop delay max: server / generator',
   'RSS peak',
   'heap peak',
 );
-row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
 row(
   'bare Koa + readJson (baseline)',
   rate(baseline).toFixed(0),
@@ -272,6 +282,7 @@ row(
   '—',
   `${((bareRun.cpuMs / baseline.elapsedMs) * 100).toFixed(0)} %`,
   `${(baseline.cpuCores * 100).toFixed(0)} %`,
+  `${ms(bareRun.loop.max)} / ${ms(baseline.loopMax)}`,
   MB(bareRun.peakRss),
   MB(bareRun.peakHeap),
 );
@@ -285,6 +296,7 @@ const pipeRow = (name: string, r: PipelineRun) =>
     `${ms(r.lag.p50)} / ${ms(r.lag.p99)}`,
     `${(r.serverCpu * 100).toFixed(0)} %`,
     `${(r.load.cpuCores * 100).toFixed(0)} %`,
+    `${ms(r.loop.max)} / ${ms(r.load.loopMax)}`,
     MB(r.peakRss),
     MB(r.peakHeap),
   );
@@ -306,10 +318,11 @@ row(
   'closed loop events/s',
   'closed p99',
   'p99 at 1,000/s',
+  'event-loop delay max at 1,000/s: server / generator',
   'RSS peak',
   'heap peak',
 );
-row('---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+row('---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
 for (const s of scale) {
   row(
     s.users.toLocaleString('en'),
@@ -319,6 +332,7 @@ for (const s of scale) {
     rate(s.closed.load).toFixed(0),
     ms(s.closed.load.p99),
     ms(s.fixed.load.p99),
+    `${ms(s.fixed.loop.max)} / ${ms(s.fixed.load.loopMax)}`,
     MB(Math.max(s.closed.peakRss, s.fixed.peakRss)),
     MB(Math.max(s.closed.peakHeap, s.fixed.peakHeap)),
   );

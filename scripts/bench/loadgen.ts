@@ -12,7 +12,7 @@
  * measure the outbox lag). Input: JSON in argv[2]; output: one JSON line on stdout.
  */
 import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { buttonReply, statusUpdate, textMessage } from '../../fixtures/whatsapp';
 
 export interface LoadSpec {
@@ -48,6 +48,9 @@ export interface LoadResult {
   acks?: Record<string, number[]>;
   /** Dropped because `rate` wanted more than `concurrency` in flight. */
   skipped: number;
+  /** The generator's own event-loop delay (its stalls count in the latencies it measures), ms. */
+  loopP99: number;
+  loopMax: number;
 }
 
 export const userId = (i: number) => `7900${String(i).padStart(7, '0')}`;
@@ -148,6 +151,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
   };
 
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const until = t0 + spec.durationMs;
@@ -209,6 +214,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     cpuMs,
     cpuCores: cpuMs / elapsedMs,
     skipped,
+    loopP99: loop.percentile(99) / 1e6,
+    loopMax: loop.max / 1e6,
     ...(spec.recordAcks ? { acks } : {}),
   };
 }

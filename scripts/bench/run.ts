@@ -21,6 +21,9 @@ export interface Probe {
   heapUsed: number;
   heapTotal: number;
   cpuMs: number;
+  /** Event-loop delay since the last reset (see probe.ts). */
+  loopP99Ms: number;
+  loopMaxMs: number;
 }
 
 /** Spawns a TypeScript entry point under tsx and waits until its output matches `ready`. */
@@ -105,10 +108,17 @@ export function probe(p: Proc): Promise<Probe> {
 export async function sampled<T>(
   p: Proc,
   work: () => Promise<T>,
-): Promise<{ result: T; peakRss: number; peakHeap: number; cpuMs: number }> {
+): Promise<{
+  result: T;
+  peakRss: number;
+  peakHeap: number;
+  cpuMs: number;
+  loop: { p99: number; max: number };
+}> {
   let peakRss = 0;
   let peakHeap = 0;
   const first = await probe(p);
+  p.proc.send('probe-reset');
   let stop = false;
   const loop = (async () => {
     while (!stop) {
@@ -126,7 +136,13 @@ export async function sampled<T>(
   const last = await probe(p);
   peakRss = Math.max(peakRss, last.rss);
   peakHeap = Math.max(peakHeap, last.heapUsed);
-  return { result, peakRss, peakHeap, cpuMs: last.cpuMs - first.cpuMs };
+  return {
+    result,
+    peakRss,
+    peakHeap,
+    cpuMs: last.cpuMs - first.cpuMs,
+    loop: { p99: last.loopP99Ms, max: last.loopMaxMs },
+  };
 }
 
 /** Runs the load generator as its own process; resolves with what it measured. */
