@@ -507,6 +507,18 @@ test('checkpoints: a full log goes into the partition files and is removed while
   await r.close();
 });
 
+/** A store's files as a crash leaves them: D = 1 committed, only in the log (copied, never closed). */
+async function crashedWithD1(): Promise<string> {
+  const dir = tmpDataDir();
+  const s = await openStore(dir);
+  await s.commit('wa:1', [put('c', 'D', { v: 1 })]);
+  await s.idle();
+  const crashed = tmpDataDir();
+  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  await s.close();
+  return crashed;
+}
+
 /** Holds the next partition file rename until `fail()`, which makes it fail. */
 function holdNextRename(): { reached: Promise<void>; fail: () => void } {
   let reached!: () => void;
@@ -519,13 +531,7 @@ function holdNextRename(): { reached: Promise<void>; fail: () => void } {
 }
 
 test('a checkpoint failing while the store stops keeps its log AND every newer one', async () => {
-  const dir = tmpDataDir();
-  const s = await openStore(dir);
-  await s.commit('wa:1', [put('c', 'D', { v: 1 })]);
-  await s.idle();
-  const crashed = tmpDataDir();
-  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
-  await s.close();
+  const crashed = await crashedWithD1();
 
   // The start checkpoints the replayed log; its partition write is held, then fails during close().
   const hold = holdNextRename();
@@ -568,13 +574,7 @@ test('a failed write whose cut failed too is cut before its log file is sealed b
 });
 
 test('close() waits for a checkpoint write that is being retried (the process does not just exit)', async () => {
-  const dir = tmpDataDir();
-  const s = await openStore(dir);
-  await s.commit('wa:1', [put('c', 'D', { v: 1 })]);
-  await s.idle();
-  const crashed = tmpDataDir();
-  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
-  await s.close();
+  const crashed = await crashedWithD1();
 
   const hold = holdNextRename();
   const r = await openStore(crashed);
