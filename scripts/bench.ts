@@ -104,6 +104,8 @@ interface PipelineRun {
   serverCpu: number;
   /** The server's event-loop delay during the run, ms. */
   loop: { p99: number; max: number };
+  /** The server's store commits: call → on disk, ms. */
+  commit: { p99: number; max: number };
 }
 
 async function drive(
@@ -133,6 +135,7 @@ async function drive(
     peakHeap: s.peakHeap,
     serverCpu: s.cpuMs / s.result.elapsedMs,
     loop: s.loop,
+    commit: s.commit,
   };
 }
 
@@ -269,10 +272,11 @@ row(
   'server CPU',
   'generator CPU',
   'event-loop delay max: server / generator',
+  'store commit → on disk p99 / max',
   'RSS peak',
   'heap peak',
 );
-row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
 row(
   'bare Koa + readJson (baseline)',
   rate(baseline).toFixed(0),
@@ -283,6 +287,7 @@ row(
   `${((bareRun.cpuMs / baseline.elapsedMs) * 100).toFixed(0)} %`,
   `${(baseline.cpuCores * 100).toFixed(0)} %`,
   `${ms(bareRun.loop.max)} / ${ms(baseline.loopMax)}`,
+  '—',
   MB(bareRun.peakRss),
   MB(bareRun.peakHeap),
 );
@@ -297,6 +302,7 @@ const pipeRow = (name: string, r: PipelineRun) =>
     `${(r.serverCpu * 100).toFixed(0)} %`,
     `${(r.load.cpuCores * 100).toFixed(0)} %`,
     `${ms(r.loop.max)} / ${ms(r.load.loopMax)}`,
+    `${ms(r.commit.p99)} / ${ms(r.commit.max)}`,
     MB(r.peakRss),
     MB(r.peakHeap),
   );
@@ -319,10 +325,11 @@ row(
   'closed p99',
   'p99 at 1,000/s',
   'event-loop delay max at 1,000/s: server / generator',
+  'commit → on disk max at 1,000/s',
   'RSS peak',
   'heap peak',
 );
-row('---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+row('---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
 for (const s of scale) {
   row(
     s.users.toLocaleString('en'),
@@ -333,6 +340,7 @@ for (const s of scale) {
     ms(s.closed.load.p99),
     ms(s.fixed.load.p99),
     `${ms(s.fixed.loop.max)} / ${ms(s.fixed.load.loopMax)}`,
+    ms(s.fixed.commit.max),
     MB(Math.max(s.closed.peakRss, s.fixed.peakRss)),
     MB(Math.max(s.closed.peakHeap, s.fixed.peakHeap)),
   );

@@ -24,6 +24,9 @@ export interface Probe {
   /** Event-loop delay since the last reset (see probe.ts). */
   loopP99Ms: number;
   loopMaxMs: number;
+  /** Store commit → on disk, since the last reset (see probe.ts). */
+  commitP99Ms: number;
+  commitMaxMs: number;
 }
 
 /** Spawns a TypeScript entry point under tsx and waits until its output matches `ready`. */
@@ -114,6 +117,7 @@ export async function sampled<T>(
   peakHeap: number;
   cpuMs: number;
   loop: { p99: number; max: number };
+  commit: { p99: number; max: number };
 }> {
   let peakRss = 0;
   let peakHeap = 0;
@@ -142,6 +146,7 @@ export async function sampled<T>(
     peakHeap,
     cpuMs: last.cpuMs - first.cpuMs,
     loop: { p99: last.loopP99Ms, max: last.loopMaxMs },
+    commit: { p99: last.commitP99Ms, max: last.commitMaxMs },
   };
 }
 
