@@ -66,6 +66,8 @@ interface Checkpoint {
   partitions: number[];
   todo: number[];
   inflight: number;
+  /** Failed partition writes waiting for their retry: the checkpoint is not done while there are any. */
+  retrying: number;
   retired: Segment[];
   /** A write failed while stopping: the retired log files are kept. */
   failed: boolean;
@@ -366,7 +368,7 @@ export class LowdbStore implements Store {
     const cp = this.checkpoint;
     if (!cp) return false;
     if (cp.todo.length > 0) return cp.inflight < CHECKPOINT_PARALLEL;
-    return cp.inflight === 0 && !cp.finishing;
+    return cp.inflight === 0 && cp.retrying === 0 && !cp.finishing;
   }
 
   /** Size of the partition files (as last read or written), kept up to date as checkpoints write. */
@@ -384,6 +386,7 @@ export class LowdbStore implements Store {
       partitions: [...partitions],
       todo: partitions,
       inflight: 0,
+      retrying: 0,
       retired: this.sealed.splice(0),
       failed: false,
     };
@@ -422,8 +425,10 @@ export class LowdbStore implements Store {
             return;
           }
           // Tried again shortly; the log keeps the data meanwhile, and /health says it.
+          cp.retrying++;
           const retry = setTimeout(() => {
             this.retries.delete(retry);
+            cp.retrying--;
             cp.todo.push(i);
             void this.kick();
           }, RETRY_MS).unref();
@@ -431,7 +436,7 @@ export class LowdbStore implements Store {
         },
       );
     }
-    if (cp.todo.length > 0 || cp.inflight > 0 || cp.finishing) return;
+    if (cp.todo.length > 0 || cp.inflight > 0 || cp.retrying > 0 || cp.finishing) return;
     cp.finishing = true;
     // Every partition of the retired log files is in its file: the files can go.
     void (async () => {

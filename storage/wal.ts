@@ -75,7 +75,7 @@ export async function readSegment(file: string, last: boolean): Promise<SegmentR
     const validAfter = later >= 0 && hasValidLine(data, later + 1);
     if (!last || validAfter)
       throw new StoreError(
-        `${file} is damaged at byte ${badAt} (a line that does not match its checksum, with commits after it); it was left untouched — restore the store from a backup or move the file aside`,
+        `${file} is damaged at byte ${badAt} (a line that does not match its checksum, ${validAfter ? 'with commits after it' : 'in a log file that is not the newest'}); it was left untouched — restore the store from a backup or move the file aside`,
       );
   }
   return { records, goodBytes: badAt >= 0 ? badAt : data.length, size: data.length };

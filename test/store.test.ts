@@ -573,6 +573,30 @@ test('a failed write whose cut failed too is cut before its log file is sealed b
   await s.close();
 });
 
+test('a checkpoint never finishes (nor removes its log) while a failed partition write waits to be retried', async () => {
+  const crashed = await crashedWithD1();
+  const hold = holdNextRename();
+  const r = await openStore(crashed);
+  await hold.reached;
+  hold.fail(); // the start's checkpoint of D's partition fails: tried again in a second
+  for (let n = 0; n < 100 && r.healthy(); n++) await new Promise((ok) => setTimeout(ok, 5));
+  assert.not.ok(r.healthy());
+  // Commits meanwhile run the writer, which also moves checkpoints on.
+  for (let i = 0; i < 5; i++) await r.commit(`wa:other-${i}`, [put('c', `o${i}`, { i })]);
+  const log = logs(crashed);
+  // A crash now: D = 1 must still be somewhere on disk.
+  const copy = tmpDataDir();
+  cpSync(storeDir(crashed), storeDir(copy), { recursive: true });
+  const after = await openStore(copy);
+  assert.equal(
+    after.get('c', 'D'),
+    { v: 1 },
+    `D survives a crash during the retry (logs: ${log.join(', ')})`,
+  );
+  await after.close();
+  await r.close();
+});
+
 test('close() waits for a checkpoint write that is being retried (the process does not just exit)', async () => {
   const crashed = await crashedWithD1();
 
