@@ -298,6 +298,35 @@ test('a corrupted partition file: StoreError naming the file, file left byte for
   assert.is(readFileSync(path, 'utf8'), '[1,2,3]');
 });
 
+test('a store of the previous format (partition files, meta format 1, no log) opens with its data', async () => {
+  // As the version before the log left it: every commit already in its partition file.
+  const dir = tmpDataDir();
+  mkdirSync(storeDir(dir), { recursive: true });
+  writeFileSync(join(storeDir(dir), 'meta.json'), JSON.stringify({ format: 1, partitions: 16 }));
+  // Find the file of key wa:old the way the store does: write it with a fresh store of 16 partitions.
+  const probe = tmpDataDir();
+  const p = await openStore(probe);
+  await p.commit('wa:old', [put('actors', 'wa:old', { v: 'old' })]);
+  await p.close();
+  const [file] = partFiles(probe);
+  writeFileSync(
+    join(storeDir(dir), file ?? ''),
+    JSON.stringify({ format: 1, collections: { actors: { 'wa:old': { v: 'old' } } } }),
+  );
+  const s = await openStore(dir);
+  assert.equal(s.get('actors', 'wa:old'), { v: 'old' });
+  await s.commit('wa:old', [put('actors', 'wa:old', { v: 'new' })]);
+  await s.close();
+  assert.equal(JSON.parse(readFileSync(join(storeDir(dir), 'meta.json'), 'utf8')), {
+    format: 2,
+    partitions: 16,
+  });
+  const r = await openStore(dir);
+  assert.equal(r.get('actors', 'wa:old'), { v: 'new' });
+  assert.equal(partFiles(dir), [file], 'the same partition file');
+  await r.close();
+});
+
 test('a corrupted meta.json is refused naming it', async () => {
   const dir = tmpDataDir();
   await (await openStore(dir)).close();
