@@ -77,8 +77,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
           for (const w of waiters) w.resolve();
         },
         (e) => {
-          // The writes queued behind a failed one fail too: their data was changed in the same memory,
-          // which the store now reloads from disk, so it must not reach the disk by a later write.
+          // The writes queued behind a failed one fail too, rather than complete by a later write: each
+          // caller learns of the failure and writes again itself (a checkpoint retries with fresh text).
           for (const w of [...waiters, ...this.waiters.splice(0)]) w.reject(e);
           this.latest = null;
         },

@@ -119,9 +119,8 @@ export class LowdbStore implements Store {
   private checkpointFailing = new Set<number>();
   private closing: Promise<void> | null = null;
   private closed = false;
-  private checkpointsDone = 0;
-  private bytes = 0;
-  private bytesAt = -1;
+  /** Size of the partition files, as last read or written by a finished checkpoint. */
+  private storeBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Partition writes to try again (unref'ed while running; close() waits for them). */
   private retries = new Set<NodeJS.Timeout>();
@@ -150,12 +149,13 @@ export class LowdbStore implements Store {
     const names = await readdir(this.dir);
     const meta = await this.openMeta(names);
     await this.readPartitions(meta.partitions, new Set(names));
-    await this.replayLog(logFiles(names));
+    this.measure();
+    const replayed = await this.replayLog(logFiles(names));
     const last = this.sealed.at(-1)?.seq ?? 0;
     this.segment = await Segment.create(this.dir, last + 1, this.opts.clock());
     await syncDir(this.dir);
     // Log files found at start are checkpointed right away, in the background.
-    if (this.sealed.length > 0) this.startCheckpoint([...this.replayed]);
+    if (this.sealed.length > 0) this.startCheckpoint([...replayed]);
     this.timer = setInterval(() => this.kick(), Math.min(5000, this.opts.maxLogAgeMs));
     this.timer.unref();
     this.kick();
@@ -343,7 +343,7 @@ export class LowdbStore implements Store {
     const segment = this.segment;
     if (!segment || this.closed || this.checkpoint || segment.size === 0) return;
     const age = this.opts.clock() - segment.openedAt;
-    const big = segment.size >= Math.max(this.opts.maxLogBytes, this.storeBytes());
+    const big = segment.size >= Math.max(this.opts.maxLogBytes, this.storeBytes);
     if (!big && age < this.opts.maxLogAgeMs) return;
     let next: Segment;
     try {
@@ -371,14 +371,10 @@ export class LowdbStore implements Store {
     return cp.inflight === 0 && cp.retrying === 0 && !cp.finishing;
   }
 
-  /** Size of the partition files (as last read or written), kept up to date as checkpoints write. */
-  private storeBytes(): number {
-    if (this.bytesAt !== this.checkpointsDone) {
-      this.bytes = 0;
-      for (const p of this.parts) this.bytes += p.file.bytes;
-      this.bytesAt = this.checkpointsDone;
-    }
-    return this.bytes;
+  /** Sums the partition files' sizes (at start, and when a checkpoint has written them). */
+  private measure(): void {
+    this.storeBytes = 0;
+    for (const p of this.parts) this.storeBytes += p.file.bytes;
   }
 
   private startCheckpoint(partitions: number[]): Promise<void> {
@@ -451,7 +447,7 @@ export class LowdbStore implements Store {
         for (const i of cp.partitions) this.dirty.add(i);
       }
       this.checkpoint = null;
-      this.checkpointsDone++;
+      this.measure();
       this.endCheckpoint?.();
       void this.kick();
     })();
@@ -521,10 +517,9 @@ export class LowdbStore implements Store {
     }
   }
 
-  /** Partitions changed by log files found at start (checkpointed right after it). */
-  private replayed = new Set<number>();
-
-  private async replayLog(files: string[]): Promise<void> {
+  /** Replays the log files found at start; returns the partitions they changed (checkpointed right after). */
+  private async replayLog(files: string[]): Promise<Set<number>> {
+    const changed = new Set<number>();
     for (const [n, name] of files.entries()) {
       const file = join(this.dir, name);
       const last = n === files.length - 1;
@@ -534,10 +529,11 @@ export class LowdbStore implements Store {
         if (i >= this.parts.length)
           throw new StoreError(`${file} names partition ${i}, but the store has ${this.parts.length}`);
         for (const [collection, id, doc] of writes) this.set(i, collection, id, doc);
-        this.replayed.add(i);
+        changed.add(i);
       }
       this.sealed.push(Segment.sealed(file, Number(SEGMENT.exec(name)?.[1]), goodBytes));
     }
+    return changed;
   }
 
   /**
