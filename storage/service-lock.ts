@@ -28,6 +28,9 @@ import { StoreError } from './store';
 
 export const LOCK_NAME = 'service.lock';
 
+/** The lock and its passing files (`service.lock.<pid>….tmp`, `.stale-…`), by name inside `store/`. */
+export const isLockFile = (name: string): boolean => name === LOCK_NAME || name.startsWith(`${LOCK_NAME}.`);
+
 export type LockPurpose = 'service' | 'restore';
 
 export interface LockInfo {

@@ -18,7 +18,8 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { LOCK_NAME } from '../../storage/service-lock';
+import { isLockFile } from '../../storage/service-lock';
+import { SEGMENT } from '../../storage/wal';
 import { VERSION } from '../version';
 
 export const MANIFEST = 'manifest.json';
@@ -54,7 +55,7 @@ export function excluded(rel: string): boolean {
   const name = parts[parts.length - 1] ?? '';
   if (parts.length > 1 && (parts[0]?.startsWith('replaced-') || parts[0]?.startsWith('.restore-')))
     return true;
-  if (rel === `store/${LOCK_NAME}` || rel.startsWith(`store/${LOCK_NAME}.`)) return true;
+  if (rel.startsWith('store/') && isLockFile(rel.slice('store/'.length))) return true;
   return name.endsWith('.tmp');
 }
 
@@ -131,7 +132,7 @@ async function tryOnce(
 }
 
 /** A write-ahead log file of the store: only ever appended to while the service runs. */
-const isLog = (rel: string) => /^store\/wal-\d+\.log$/.test(rel);
+const isLog = (rel: string) => rel.startsWith('store/') && SEGMENT.test(rel.slice('store/'.length));
 
 /** Regular files under `root`, relative with `/`, sorted, without the excluded ones. */
 export async function listFiles(root: string): Promise<string[]> {
@@ -169,6 +170,14 @@ export async function writeDurably(file: string, data: Buffer | string): Promise
   }
 }
 
+/** A UTC time for a file name, sorting by age: `20240131-235959Z`. */
+export const fileStamp = (t: Date): string =>
+  t
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace('T', '-')
+    .replace(/\.\d+Z$/, 'Z');
+
 /**
  * Writes a backup of `dataDir` as a new folder in `outDir` (files under `data/`, plus `manifest.json`).
  * It is built as `<name>.partial` and renamed when complete, so a folder with a manifest is whole.
@@ -180,11 +189,7 @@ export async function writeBackup(
 ): Promise<{ dir: string; manifest: Manifest }> {
   const now = opts.now ?? new Date();
   const shot = await snapshot(dataDir, { maxAttempts: opts.maxAttempts });
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace('T', '-')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = fileStamp(now);
   await mkdir(outDir, { recursive: true });
   let dir = join(outDir, `${BACKUP_PREFIX}${stamp}`);
   for (let n = 2; await exists(dir); n++) dir = join(outDir, `${BACKUP_PREFIX}${stamp}-${n}`);

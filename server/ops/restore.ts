@@ -8,11 +8,11 @@
  * moving, the lock stays behind marked as a restore, and the service refuses to start until the restore
  * is run again.
  */
-import { chown, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncDir } from '../../storage/json-file';
-import { acquireLock, describeHolder, LOCK_NAME } from '../../storage/service-lock';
-import { type Manifest, sha256, verifyBackup, writeDurably } from './backup';
+import { acquireLock, describeHolder, isLockFile } from '../../storage/service-lock';
+import { fileStamp, type Manifest, sha256, verifyBackup, writeDurably } from './backup';
 
 export class RestoreRefused extends Error {
   override name = 'RestoreRefused';
@@ -42,11 +42,7 @@ export async function restoreBackup(
   const lock = acquireLock(dataDir, 'restore'); // throws LockHeldError while a service runs there
   if (lock.tookOver)
     say(`took over a stale lock of ${describeHolder(lock.tookOver.info)} (${lock.tookOver.why})`);
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace('T', '-')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = fileStamp(new Date());
   const staging = join(dataDir, `.restore-${stamp}`);
   const aside = join(dataDir, `replaced-${stamp}`);
   const owner = process.getuid?.() === 0 ? await stat(dataDir) : undefined;
@@ -84,7 +80,7 @@ export async function restoreBackup(
     }
     const storeDir = join(dataDir, 'store');
     for (const name of await readdir(storeDir)) {
-      if (name === LOCK_NAME || name.startsWith(`${LOCK_NAME}.`)) continue;
+      if (isLockFile(name)) continue;
       await rename(join(storeDir, name), join(aside, 'store', name));
       moved++;
     }
@@ -112,15 +108,6 @@ export async function restoreBackup(
   }
   lock.release();
   return { manifest, files: manifest.files.length, bytes, aside: moved > 0 ? aside : undefined };
-}
-
-async function readFile(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
