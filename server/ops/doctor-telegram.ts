@@ -1,7 +1,6 @@
 import type { Config } from '../config';
-import { endsWithPath, WEBHOOK_PATHS, webhookUrl } from '../public-url';
-import { type CheckResult, fail, failedCall, pass, skip } from './check';
-import { telegramMe, telegramWebhookInfo } from './platform-api';
+import { type CheckResult, fail, failedCall, foreignUrl, pass, setWebhooksFix, skip } from './check';
+import { telegramLastError, telegramMe, telegramWebhookInfo } from './platform-api';
 
 const FIXES = {
   auth: 'copy the bot token from @BotFather (/mybots → API Token) into TELEGRAM_BOT_TOKEN and restart the service',
@@ -35,11 +34,6 @@ async function webhookCheck(config: Config): Promise<CheckResult> {
     return failedCall(check, e, FIXES);
   }
   const url = info.url ?? '';
-  const lastError = info.last_error_message
-    ? `; Telegram's last delivery error: "${info.last_error_message}"` +
-      (info.last_error_date ? ` at ${new Date(info.last_error_date * 1000).toISOString()}` : '')
-    : '';
-  const setIt = `npm run webhooks -- set --public-url ${config.publicUrl ?? 'https://<your host>'}`;
   if (tg.transport === 'polling') {
     if (url === '')
       return pass(check, 'none registered, as TELEGRAM_MODE=polling wants (updates by long polling)');
@@ -54,13 +48,11 @@ async function webhookCheck(config: Config): Promise<CheckResult> {
     return fail(
       check,
       'no webhook registered, but TELEGRAM_MODE=webhook: updates do not reach the service',
-      setIt,
+      setWebhooksFix(config),
     );
-  const expected = config.publicUrl ? webhookUrl(config.publicUrl, 'telegram') : undefined;
-  if (!endsWithPath(url, WEBHOOK_PATHS.telegram))
-    return fail(check, `the registered URL ${url} is not ours (…${WEBHOOK_PATHS.telegram})`, setIt);
-  if (expected && url !== expected)
-    return fail(check, `the registered URL ${url} is not PUBLIC_URL's ${expected}`, setIt);
+  const foreign = foreignUrl(check, config, 'telegram', url);
+  if (foreign) return foreign;
+  const lastError = telegramLastError(info);
   const pending = info.pending_update_count ? `, ${info.pending_update_count} update(s) waiting` : '';
-  return pass(check, `${url}${pending}${lastError}`);
+  return pass(check, `${url}${pending}${lastError ? `; Telegram's last delivery error: ${lastError}` : ''}`);
 }

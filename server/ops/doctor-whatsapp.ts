@@ -1,6 +1,5 @@
 import type { Config } from '../config';
-import { endsWithPath, WEBHOOK_PATHS, webhookUrl } from '../public-url';
-import { type CheckResult, fail, failedCall, pass, skip } from './check';
+import { type CheckResult, fail, failedCall, foreignUrl, pass, setWebhooksFix, skip } from './check';
 import { type D360Webhook, d360Webhook } from './platform-api';
 
 /** `GET /v1/configs/webhook`: the key works, and the registered URL (and secret header) are ours. */
@@ -27,15 +26,12 @@ export async function whatsappChecks(config: Config): Promise<CheckResult[]> {
 
 function webhookCheck(config: Config, hook: D360Webhook): CheckResult {
   const check = 'whatsapp webhook';
-  const setIt = `npm run webhooks -- set --public-url ${config.publicUrl ?? 'https://<your host>'}`;
+  const setIt = setWebhooksFix(config);
   const url = typeof hook.url === 'string' ? hook.url : '';
   if (url === '')
     return fail(check, 'no webhook URL registered: WhatsApp messages do not reach the service', setIt);
-  if (!endsWithPath(url, WEBHOOK_PATHS.whatsapp))
-    return fail(check, `the registered URL ${url} is not ours (…${WEBHOOK_PATHS.whatsapp})`, setIt);
-  const expected = config.publicUrl ? webhookUrl(config.publicUrl, 'whatsapp') : undefined;
-  if (expected && url !== expected)
-    return fail(check, `the registered URL ${url} is not PUBLIC_URL's ${expected}`, setIt);
+  const foreign = foreignUrl(check, config, 'whatsapp', url);
+  if (foreign) return foreign;
   const secret = config.whatsapp.secretHeader;
   if (secret && hook.headers === undefined)
     return pass(check, `${url} (360dialog does not report its headers: the secret header cannot be checked)`);

@@ -1,6 +1,5 @@
 import type { Config } from '../config';
-import { endsWithPath, WEBHOOK_PATHS, webhookUrl } from '../public-url';
-import { type CheckResult, fail, failedCall, pass, skip } from './check';
+import { type CheckResult, fail, failedCall, foreignUrl, pass, setWebhooksFix, skip } from './check';
 import { zadarmaCall } from './platform-api';
 
 /** The notifications the gate needs (webhooks set turns them on). */
@@ -46,14 +45,11 @@ async function notificationsCheck(config: Config): Promise<CheckResult> {
   } catch (e) {
     return failedCall(check, e, FIXES);
   }
-  const setIt = `npm run webhooks -- set --public-url ${config.publicUrl ?? 'https://<your host>'}`;
+  const setIt = setWebhooksFix(config);
   const url = typeof info.url === 'string' ? info.url : '';
   if (url === '') return fail(check, 'no PBX notification URL: call results do not reach the service', setIt);
-  if (!endsWithPath(url, WEBHOOK_PATHS.zadarma))
-    return fail(check, `the notification URL ${url} is not ours (…${WEBHOOK_PATHS.zadarma})`, setIt);
-  const expected = config.publicUrl ? webhookUrl(config.publicUrl, 'zadarma') : undefined;
-  if (expected && url !== expected)
-    return fail(check, `the notification URL ${url} is not PUBLIC_URL's ${expected}`, setIt);
+  const foreign = foreignUrl(check, config, 'zadarma', url, 'the notification URL');
+  if (foreign) return foreign;
   const toggles = (info.notifications ?? {}) as Record<string, unknown>;
   const off = NOTIFICATIONS.filter((k) => String(toggles[k]) !== 'true');
   if (off.length > 0)

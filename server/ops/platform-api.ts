@@ -121,3 +121,10 @@ export const telegramMe = (cfg: TelegramConfig): Promise<User> => telegramCall(c
 
 export const telegramWebhookInfo = (cfg: TelegramConfig): Promise<WebhookInfo> =>
   telegramCall(cfg, (api) => api.getWebhookInfo());
+
+/** `"message" at <ISO time>` of Telegram's last failed delivery to the webhook; '' when none. */
+export function telegramLastError(info: WebhookInfo): string {
+  if (!info.last_error_message) return '';
+  const at = info.last_error_date ? ` at ${new Date(info.last_error_date * 1000).toISOString()}` : '';
+  return `"${info.last_error_message}"${at}`;
+}

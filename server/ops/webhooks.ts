@@ -6,7 +6,13 @@ import type { Config } from '../config';
 import { webhookUrl } from '../public-url';
 import { type CheckResult, failedCall, pass, skip } from './check';
 import { NOTIFICATIONS } from './doctor-zadarma';
-import { d360Webhook, telegramCall, zadarmaCall } from './platform-api';
+import {
+  d360Webhook,
+  telegramCall,
+  telegramLastError,
+  telegramWebhookInfo,
+  zadarmaCall,
+} from './platform-api';
 
 /** The updates the service handles; the long poller asks for the same (channels/telegram/poller.ts). */
 export const TELEGRAM_UPDATES = ['message', 'callback_query'];
@@ -138,15 +144,12 @@ async function showTelegram(config: Config): Promise<CheckResult> {
   const tg = config.telegram;
   if (tg.mode !== 'live') return skip('telegram', `channel ${tg.mode}`);
   try {
-    const info = await telegramCall(tg, (api) => api.getWebhookInfo());
+    const info = await telegramWebhookInfo(tg);
     const parts = [info.url ? `webhook ${info.url}` : 'no webhook (long polling)'];
     parts.push(`TELEGRAM_MODE=${tg.transport}`, `${info.pending_update_count} update(s) waiting`);
     if (info.allowed_updates) parts.push(`updates: ${info.allowed_updates.join(', ')}`);
-    if (info.last_error_message)
-      parts.push(
-        `last delivery error: "${info.last_error_message}"` +
-          (info.last_error_date ? ` at ${new Date(info.last_error_date * 1000).toISOString()}` : ''),
-      );
+    const lastError = telegramLastError(info);
+    if (lastError) parts.push(`last delivery error: ${lastError}`);
     return pass('telegram', parts.join('; '));
   } catch (e) {
     return failedCall('telegram', e, { auth: 'check TELEGRAM_BOT_TOKEN', network: NETWORK });
