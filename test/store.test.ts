@@ -602,13 +602,22 @@ test('a failed write whose cut failed too is cut before its log file is sealed b
   await s.close();
 });
 
-test('a checkpoint never finishes (nor removes its log) while a failed partition write waits to be retried', async () => {
+/**
+ * A store started on crashedWithD1's files whose start checkpoint (of D's partition) fails while it
+ * runs: tried again in a second, on an unref'ed timer. Returns once the store reports it (or ~0.5 s).
+ */
+async function openWithFailedCheckpoint(): Promise<{ crashed: string; r: LowdbStore }> {
   const crashed = await crashedWithD1();
   const hold = holdNextRename();
   const r = await openStore(crashed);
   await hold.reached;
-  hold.fail(); // the start's checkpoint of D's partition fails: tried again in a second
+  hold.fail();
   for (let n = 0; n < 100 && r.healthy(); n++) await new Promise((ok) => setTimeout(ok, 5));
+  return { crashed, r };
+}
+
+test('a checkpoint never finishes (nor removes its log) while a failed partition write waits to be retried', async () => {
+  const { crashed, r } = await openWithFailedCheckpoint();
   assert.not.ok(r.healthy());
   // Commits meanwhile run the writer, which also moves checkpoints on.
   for (let i = 0; i < 5; i++) await r.commit(`wa:other-${i}`, [put('c', `o${i}`, { i })]);
@@ -627,13 +636,7 @@ test('a checkpoint never finishes (nor removes its log) while a failed partition
 });
 
 test('close() waits for a checkpoint write that is being retried (the process does not just exit)', async () => {
-  const crashed = await crashedWithD1();
-
-  const hold = holdNextRename();
-  const r = await openStore(crashed);
-  await hold.reached;
-  hold.fail(); // fails while running: tried again in a second, on an unref'ed timer
-  for (let n = 0; n < 100 && r.healthy(); n++) await new Promise((ok) => setTimeout(ok, 5));
+  const { crashed, r } = await openWithFailedCheckpoint();
   assert.not.ok(r.healthy(), 'the failed checkpoint write shows');
   await r.close(); // nothing else keeps this process alive now
   assert.equal(logs(crashed), [], 'the retried checkpoint and the stop completed');

@@ -5,6 +5,7 @@ import {
   type Fakes,
   HOOK_HEADER,
   lineOf,
+  NOTIFY_ON,
   PUBLIC,
   prodEnv,
   runCli,
@@ -24,8 +25,6 @@ test.after.each(async () => {
   await fakes.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const NOTIFY = { notify_start: 'true', notify_end: 'true', notify_out_start: 'true', notify_out_end: 'true' };
 
 /** Every request the three fakes saw, as `METHOD path`. */
 function seen(f: Fakes): string[] {
@@ -70,12 +69,12 @@ test('set: registers exactly the documented bodies at each platform, then lists 
     z.map((q) => [q.path, q.params, q.response]),
     [
       ['/v1/pbx/callinfo/url/', { format: 'json', url: `${PUBLIC}/zadarma/webhook` }, 200],
-      ['/v1/pbx/callinfo/notifications/', { format: 'json', ...NOTIFY }, 200],
+      ['/v1/pbx/callinfo/notifications/', { format: 'json', ...NOTIFY_ON }, 200],
     ],
   );
   assert.equal(fakes.z.callinfo(), {
     url: `${PUBLIC}/zadarma/webhook`,
-    notifications: { ...NOTIFY, notify_internal: 'false', notify_answer: 'false' },
+    notifications: { ...NOTIFY_ON, notify_internal: 'false', notify_answer: 'false' },
   });
 
   assert.match(lineOf(r.stdout, 'whatsapp'), /^✔ whatsapp: webhook set: https:\/\/bot.example.com\/webhook/);

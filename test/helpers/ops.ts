@@ -18,6 +18,13 @@ export const TG_SECRET = 'tg-webhook-secret-42';
 export const Z_KEY = 'zadarma-ops-key-0123';
 export const Z_SECRET = 'zadarma-ops-secret-0123456789';
 export const HOOK_HEADER = { name: 'x-switchboard-secret', value: 'hook-secret-0042' };
+/** The Zadarma notification switches the gate needs, all on (as `webhooks set` sends them). */
+export const NOTIFY_ON = {
+  notify_start: 'true',
+  notify_end: 'true',
+  notify_out_start: 'true',
+  notify_out_end: 'true',
+} as const;
 
 /**
  * Every setting named in env.example, blank: a developer's shell or `.env` must not leak into a test
@@ -116,15 +123,7 @@ export async function registerAt(
     if (!res.ok) throw new Error(`zadarma ${path}: ${res.status}`);
   };
   if (urls.zadarma !== undefined) await zpost('/v1/pbx/callinfo/url/', { url: urls.zadarma });
-  await zpost(
-    '/v1/pbx/callinfo/notifications/',
-    opts.notifications ?? {
-      notify_start: 'true',
-      notify_end: 'true',
-      notify_out_start: 'true',
-      notify_out_end: 'true',
-    },
-  );
+  await zpost('/v1/pbx/callinfo/notifications/', opts.notifications ?? NOTIFY_ON);
 }
 
 /** Everything right: our three URLs, the secret header, the notifications on. */
