@@ -134,17 +134,13 @@ export class Engine {
         writes,
       );
       if (result.duplicate) return;
-    } else {
-      const partition = this.partitionOf(effect.key);
-      await this.lock.run(partition, () => this.store.commit(partition, writes));
-    }
+    } else await this.commitTo(effect.key, writes);
     if (followUps.length > 0) this.deps.onEffects?.(followUps);
   }
 
   /** Stores a failed attempt so the retry schedule survives a restart. */
   async reschedule(effect: EffectRow): Promise<void> {
-    const partition = this.partitionOf(effect.key);
-    await this.lock.run(partition, () => this.store.commit(partition, [put('outbox', effect.id, effect)]));
+    await this.commitTo(effect.key, [put('outbox', effect.id, effect)]);
   }
 
   /** Keys whose deadline has passed. */
@@ -175,38 +171,40 @@ export class Engine {
 
   /** Forgets finished actors (final state) not touched since `before`; their domain records stay. */
   async pruneFinished(before: number): Promise<number> {
-    const byPartition = new Map<string, DocWrite[]>();
+    const gone: Array<{ key: string; write: DocWrite }> = [];
     for (const a of this.store.all<ActorRecord>('actors')) {
-      if (a.updatedAt >= before || (a.snapshot as { status?: string }).status !== 'done') continue;
-      const partition = this.partitionOf(a.key);
-      const list = byPartition.get(partition) ?? [];
-      list.push(remove('actors', a.key));
-      byPartition.set(partition, list);
+      if (a.updatedAt < before && (a.snapshot as { status?: string }).status === 'done')
+        gone.push({ key: a.key, write: remove('actors', a.key) });
     }
-    let n = 0;
-    for (const [partition, writes] of byPartition) {
-      await this.lock.run(partition, () => this.store.commit(partition, writes));
-      n += writes.length;
-    }
-    return n;
+    return this.commitEach(gone);
   }
 
   /** Forgets dedupe keys seen before `before` (they can no longer be redelivered). */
   async pruneDedupe(before: number): Promise<number> {
-    const byKey = new Map<string, DocWrite[]>();
-    for (const [id, d] of this.store.entries<{ key: string; at: number }>('dedupe')) {
-      if (d.at >= before) continue;
-      const list = byKey.get(d.key) ?? [];
-      list.push(remove('dedupe', id));
-      byKey.set(d.key, list);
-    }
-    let n = 0;
-    for (const [key, writes] of byKey) {
+    const gone: Array<{ key: string; write: DocWrite }> = [];
+    for (const [id, d] of this.store.entries<{ key: string; at: number }>('dedupe'))
+      if (d.at < before) gone.push({ key: d.key, write: remove('dedupe', id) });
+    return this.commitEach(gone);
+  }
+
+  /** A commit with no machine step to the partition of actor `key`, under its lock. */
+  private commitTo(key: string, writes: DocWrite[]): Promise<void> {
+    const partition = this.partitionOf(key);
+    return this.lock.run(partition, () => this.store.commit(partition, writes));
+  }
+
+  /** Writes that each belong to an actor key, one commit per partition; resolves to how many. */
+  private async commitEach(writes: Array<{ key: string; write: DocWrite }>): Promise<number> {
+    const byPartition = new Map<string, DocWrite[]>();
+    for (const { key, write } of writes) {
       const partition = this.partitionOf(key);
-      await this.lock.run(partition, () => this.store.commit(partition, writes));
-      n += writes.length;
+      const list = byPartition.get(partition) ?? [];
+      list.push(write);
+      byPartition.set(partition, list);
     }
-    return n;
+    for (const [partition, list] of byPartition)
+      await this.lock.run(partition, () => this.store.commit(partition, list));
+    return writes.length;
   }
 
   private effectRows(key: string, specs: Plan['effects'], now: number): EffectRow[] {

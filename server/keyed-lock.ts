@@ -15,9 +15,4 @@ export class KeyedLock {
     });
     return next;
   }
-
-  /** How many keys have work queued or running. */
-  get busyKeys(): number {
-    return this.tails.size;
-  }
 }
