@@ -16,8 +16,23 @@ export function maskPhones(text: string): string {
   return text.replace(/\+?\d{9,}/g, (m) => `…${m.slice(-4)}`);
 }
 
+/**
+ * `text` with every secret of 4 characters or more replaced by `***`, also where it appears JSON-escaped
+ * (inside an object field a `"` or `\` in it gets a backslash).
+ */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length < 4) continue;
+    out = out.split(s).join('***');
+    const escaped = JSON.stringify(s).slice(1, -1);
+    if (escaped !== s) out = out.split(escaped).join('***');
+  }
+  return out;
+}
+
 export function createLogger(opts: { secrets?: string[]; write?: (line: string) => void } = {}): Logger {
-  const secrets = (opts.secrets ?? []).filter((s) => s.length >= 4);
+  const secrets = opts.secrets ?? [];
   const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const line = (level: Level, msg: string, fields?: Fields) => {
     let text = msg;
@@ -27,13 +42,7 @@ export function createLogger(opts: { secrets?: string[]; write?: (line: string) 
         text += ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
       }
     }
-    for (const s of secrets) {
-      text = text.split(s).join('***');
-      // Inside an object field the secret appears JSON-escaped (a `"` or `\` in it gets a backslash).
-      const escaped = JSON.stringify(s).slice(1, -1);
-      if (escaped !== s) text = text.split(escaped).join('***');
-    }
-    write(`${new Date().toISOString()} ${level.padEnd(5)} ${maskPhones(text)}`);
+    write(`${new Date().toISOString()} ${level.padEnd(5)} ${maskPhones(maskSecrets(text, secrets))}`);
   };
   return {
     info: (m, f) => line('info', m, f),

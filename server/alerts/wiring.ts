@@ -4,7 +4,7 @@ import { type Config, secretsOf } from '../config';
 import type { Engine } from '../engine';
 import type { Binding, EffectRow, EffectRunner, Plan } from '../engine-types';
 import type { Job } from '../jobs';
-import { type Logger, maskPhones } from '../log';
+import { type Logger, maskPhones, maskSecrets } from '../log';
 import {
   ALERT_CHANNEL,
   type AlertPayload,
@@ -24,10 +24,9 @@ import { BALANCE_CAUSE, BalanceWatch, WebhookAuthWatch } from './watch';
 export function adminAlerts(config: Config, deps: { log: Logger; clock: () => number }) {
   const { log } = deps;
   const telegram = config.telegram.mode !== 'off';
-  const secrets = secretsOf(config).filter((x) => x.length >= 4);
+  const secrets = secretsOf(config);
   /** An error text fit for a chat: phones masked, no configured secret. */
-  const clean = (text: string) =>
-    maskPhones(secrets.reduce((t, secret) => t.split(secret).join('***'), text)).slice(0, 300);
+  const clean = (text: string) => maskPhones(maskSecrets(text, secrets)).slice(0, 300);
   const bindings: Binding[] = [
     adminAlertsBinding({
       adminIds: config.telegram.adminIds,
