@@ -4,7 +4,7 @@ import { buttonReply, textMessage } from '../fixtures/whatsapp';
 import { retryAfter, sendD360 } from '../server/channels/whatsapp/d360-client';
 import { checkMessageLimits } from '../server/channels/whatsapp/limits';
 import { type FakeD360, type FakeRequest, type Json, startFakeD360 } from './fakes/d360';
-import { eventually, http, sleep, startTestService, type TestService } from './helpers/service';
+import { eventually, http, outboxHealth, sleep, startTestService, type TestService } from './helpers/service';
 
 const KEY = 'outbox-test-key';
 /** testEnv retries after 30 ms, doubling up to 200 ms (±20 %): this covers several attempts. */
@@ -33,11 +33,7 @@ const requestsTo = (fake: FakeD360, to: string): FakeRequest[] =>
   fake.requests.filter((r) => r.path === '/messages' && r.body?.to === to);
 const bodyText = (b: Json): string => String(b?.interactive?.body?.text ?? b?.text?.body ?? '');
 
-async function health(svc: TestService): Promise<{ pending: number; deadLetters: number }> {
-  const res = await http(`${svc.url}/health`);
-  const { pending, deadLetters } = (res.json as { outbox: { pending: number; deadLetters: number } }).outbox;
-  return { pending, deadLetters };
-}
+const health = (svc: TestService) => outboxHealth(svc.url);
 
 test('500, 500, then 200: the reply arrives exactly once', () =>
   withService(async (svc, fake) => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,15 +10,15 @@ import { type FakeD360, type FakeRequest, type Json, startFakeD360 } from './fak
 import {
   eventually,
   http,
+  outboxHealth,
   type ServiceProcess,
   sleep,
+  spawnMain,
   spawnService,
-  testEnv,
   tmpDataDir,
 } from './helpers/service';
 
 const KEY = 'restart-test-key';
-const root = new URL('..', import.meta.url).pathname;
 /**
  * Settings a developer's shell or `.env` might hold, blanked so each test says what it means: an empty
  * value counts as unset and keeps `.env` from filling it in.
@@ -40,25 +40,14 @@ async function runToExit(
   env: Record<string, string | undefined>,
   timeoutMs = 15_000,
 ): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...testEnv({ ...CLEAN, ...env }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let output = '';
-  proc.stdout?.on('data', (d) => {
-    output += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    output += d;
-  });
+  const child = spawnMain({ ...CLEAN, ...env });
+  children.add(child.proc);
   const code = await within(
-    new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c))),
+    child.exited,
     timeoutMs,
-    () => `the service should have exited; it printed:\n${output}`,
+    () => `the service should have exited; it printed:\n${child.output()}`,
   );
-  return { code, output };
+  return { code, output: child.output() };
 }
 
 async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
@@ -162,12 +151,7 @@ test('SIGKILL right after the answer: the committed reply goes out after the res
     assert.is(bodyText(sent[0]), 'Выберите действие:');
     assert.is(requestsTo(fake, user).length, 2, 'the hung attempt and the resumed one');
     assert.match(second.output(), 'outbox: resuming pending effects count=1');
-    const health = await http(`${second.url}/health`);
-    const outbox = (health.json as { outbox: { pending: number; deadLetters: number } }).outbox;
-    assert.equal(
-      { pending: outbox.pending, deadLetters: outbox.deadLetters },
-      { pending: 0, deadLetters: 0 },
-    );
+    assert.equal(await outboxHealth(second.url), { pending: 0, deadLetters: 0 });
     assert.is((await terminate(second)).code, 0);
   } finally {
     cleanup();
@@ -232,12 +216,7 @@ test('SIGTERM during a slow send: the send finishes and is recorded, exit 0, no 
     await sleep(500);
     assert.is(sentTo(fake, user).length, 1, 'not sent again');
     assert.not.match(second.output(), 'resuming pending effects');
-    const health = await http(`${second.url}/health`);
-    const outbox = (health.json as { outbox: { pending: number; deadLetters: number } }).outbox;
-    assert.equal(
-      { pending: outbox.pending, deadLetters: outbox.deadLetters },
-      { pending: 0, deadLetters: 0 },
-    );
+    assert.equal(await outboxHealth(second.url), { pending: 0, deadLetters: 0 });
     assert.is((await terminate(second)).code, 0);
   } finally {
     cleanup();

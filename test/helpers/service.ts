@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfig } from '../../server/config';
-import { createLogger } from '../../server/log';
+import { memoryLogger } from '../../server/log';
 import { type Service, startService } from '../../server/service';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -37,18 +37,38 @@ export async function startTestService(
   opts: { clock?: () => number; dataDir?: string } = {},
 ): Promise<TestService> {
   const config = readConfig(testEnv({ DATA_DIR: opts.dataDir ?? tmpDataDir(), ...env }));
-  const logs: string[] = [];
   const printed: string[] = [];
-  const log = createLogger({ write: (l) => logs.push(l), secrets: [] });
+  const log = memoryLogger();
   const service = await startService(config, log, { print: (t) => printed.push(t), clock: opts.clock });
-  return Object.assign(service, { logs, printed });
+  return Object.assign(service, { logs: log.lines, printed });
 }
 
-export interface ServiceProcess {
-  url: string;
+export interface MainProcess {
   proc: ChildProcess;
+  /** Everything it printed so far, stdout and stderr. */
   output(): string;
   exited: Promise<number | null>;
+}
+
+export interface ServiceProcess extends MainProcess {
+  url: string;
+}
+
+/** `server/main.ts` as a child process with the test settings (it may refuse to start). */
+export function spawnMain(env: Record<string, string | undefined>): MainProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...testEnv(env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (d: Buffer) => {
+    out += d;
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, output: () => out, exited };
 }
 
 /** The service as its own process (`server/main.ts`), for restarts, SIGKILL and SIGTERM. */
@@ -56,26 +76,14 @@ export async function spawnService(
   env: Record<string, string | undefined>,
   timeoutMs = 15_000,
 ): Promise<ServiceProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...testEnv(env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const { proc, output, exited } = spawnMain(env);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`service did not start in ${timeoutMs} ms:\n${out}`)),
+      () => reject(new Error(`service did not start in ${timeoutMs} ms:\n${output()}`)),
       timeoutMs,
     );
     const check = () => {
-      const m = /switchboard started url=(\S+)/.exec(out);
+      const m = /switchboard started url=(\S+)/.exec(output());
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -85,10 +93,10 @@ export async function spawnService(
     proc.stderr?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`service exited with ${code} before starting:\n${out}`));
+      reject(new Error(`service exited with ${code} before starting:\n${output()}`));
     });
   });
-  return { url, proc, output: () => out, exited };
+  return { url, proc, output, exited };
 }
 
 export interface HttpAnswer {
@@ -116,6 +124,13 @@ export async function http(
     json = undefined;
   }
   return { status: res.status, text, json, headers: res.headers };
+}
+
+/** The outbox counts `GET /health` reports. */
+export async function outboxHealth(url: string): Promise<{ pending: number; deadLetters: number }> {
+  const res = await http(`${url}/health`);
+  const { pending, deadLetters } = (res.json as { outbox: { pending: number; deadLetters: number } }).outbox;
+  return { pending, deadLetters };
 }
 
 /** Polls until `check` returns a value other than undefined/false. */
