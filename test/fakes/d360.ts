@@ -10,8 +10,8 @@
  * Lengths are counted in Unicode code points.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyServer, closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
 
 /** A parsed JSON body, loosely typed so tests can poke into it. */
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
@@ -344,20 +344,10 @@ export async function startFakeD360(opts: { apiKey: string }): Promise<FakeD360>
     });
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
-      } catch (e) {
-        if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(d360Error(500, `fake crashed: ${String(e)}`)));
-        }
-      }
-    });
-  });
+  const server = bodyServer(
+    (req, res, raw) => handle(req, res, raw.toString('utf8')),
+    (e) => d360Error(500, `fake crashed: ${String(e)}`),
+  );
 
   const url = await listenLoopback(server);
 

@@ -1,7 +1,36 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What the three fake platforms have in common: listening, scripted hangs/resets, closing, polling. */
+/**
+ * What the three fake platforms have in common: reading request bodies, listening, scripted
+ * hangs/resets, closing, polling.
+ */
+
+/**
+ * A server that hands each request to `handle` with its whole body. When the handler throws (or its
+ * promise rejects) before answering, the request is answered 500 with `crashBody(error)` as JSON.
+ */
+export function bodyServer(
+  handle: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>,
+  crashBody: (error: unknown) => unknown,
+): Server {
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const crashed = (e: unknown): void => {
+        if (res.headersSent || res.destroyed) return;
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(crashBody(e)));
+      };
+      try {
+        Promise.resolve(handle(req, res, Buffer.concat(chunks))).catch(crashed);
+      } catch (e) {
+        crashed(e);
+      }
+    });
+  });
+}
 
 /** Listens on a free loopback port; resolves with the fake's base URL. */
 export async function listenLoopback(server: Server): Promise<string> {

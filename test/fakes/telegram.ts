@@ -19,8 +19,8 @@
  * confirms (drops) earlier updates; a newer getUpdates terminates a held one with 409, as Telegram
  * does. close() answers held polls with an empty result and closes every connection.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyServer, closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;
@@ -896,24 +896,11 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     }
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      handle(req, res, Buffer.concat(chunks)).catch((e: unknown) => {
-        if (!res.headersSent && !res.destroyed) {
-          res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              ok: false,
-              error_code: 500,
-              description: `Internal Server Error: fake crashed: ${String(e)}`,
-            }),
-          );
-        }
-      });
-    });
-  });
+  const server = bodyServer(handle, (e) => ({
+    ok: false,
+    error_code: 500,
+    description: `Internal Server Error: fake crashed: ${String(e)}`,
+  }));
 
   const url = await listenLoopback(server);
   let closed: Promise<void> | undefined;

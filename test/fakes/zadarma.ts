@@ -17,9 +17,9 @@
  * Errors are always `{"status":"error","message":…}`. Messages not in the reference are marked
  * (invented) below.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildQuery, restSignature } from '../../server/channels/zadarma/sign';
-import { closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
+import { bodyServer, closeServer, listenLoopback, pollUntil, resetOrHang } from './shared';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected freely by tests
 export type Json = any;
@@ -331,20 +331,10 @@ export async function startFakeZadarma(opts: FakeZadarmaOptions): Promise<FakeZa
     }
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
-      } catch (e) {
-        if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: 'error', message: `fake crashed: ${String(e)}` }));
-        }
-      }
-    });
-  });
+  const server = bodyServer(
+    (req, res, raw) => handle(req, res, raw.toString('utf8')),
+    (e) => ({ status: 'error', message: `fake crashed: ${String(e)}` }),
+  );
 
   const url = await listenLoopback(server);
   let closed: Promise<void> | undefined;
