@@ -1,6 +1,6 @@
 import type { EffectOutcome } from '../../engine-types';
 import { post } from './http-post';
-import { checkMessageLimits } from './limits';
+import { overLimit } from './limits';
 
 /** Meta error codes that mean "slow down and try again", though they come with HTTP 400. */
 const RETRYABLE_META_CODES = new Set([4, 80007, 130429, 131056, 131000]);
@@ -18,9 +18,8 @@ export async function sendD360(
   body: Record<string, unknown>,
   signal?: AbortSignal,
 ): Promise<SendResult> {
-  const limit = checkMessageLimits(body);
-  if (limit)
-    return { outcome: { ok: false, permanent: true, error: `not sent, over a WhatsApp limit: ${limit}` } };
+  const refused = overLimit(body);
+  if (refused) return { outcome: refused };
   const answer = await post(
     `${baseUrl.replace(/\/$/, '')}/messages`,
     { 'D360-API-KEY': apiKey, 'Content-Type': 'application/json' },

@@ -1,6 +1,6 @@
 import { maskPhones } from '../../log';
 import type { SendResult } from './d360-client';
-import { checkMessageLimits } from './limits';
+import { overLimit } from './limits';
 
 /**
  * The WhatsApp channel without credentials (MODE=dev): prints each message as a transcript line
@@ -9,9 +9,8 @@ import { checkMessageLimits } from './limits';
 export function dryRunD360(print: (text: string) => void = (t) => process.stdout.write(`${t}\n`)) {
   let n = 0;
   return async (body: Record<string, unknown>): Promise<SendResult> => {
-    const limit = checkMessageLimits(body);
-    if (limit)
-      return { outcome: { ok: false, permanent: true, error: `not sent, over a WhatsApp limit: ${limit}` } };
+    const refused = overLimit(body);
+    if (refused) return { outcome: refused };
     print(transcript(body));
     n++;
     return { outcome: { ok: true }, messageId: `wamid.dry-run.${Date.now()}.${n}` };

@@ -1,9 +1,19 @@
+import type { EffectOutcome } from '../../engine-types';
+
 /**
  * The documented limits of WhatsApp messages (Cloud API via 360dialog), checked before sending so a
  * message the platform would refuse fails here with a clear reason instead of as an opaque 400.
  * Lengths are counted in characters (code points), as the platform does.
  */
 const len = (s: unknown) => (typeof s === 'string' ? [...s].length : -1);
+
+/** The outbox's answer for a message over a limit (permanent: retrying cannot help); undefined within them. */
+export function overLimit(msg: Record<string, unknown>): EffectOutcome | undefined {
+  const limit = checkMessageLimits(msg);
+  return limit
+    ? { ok: false, permanent: true, error: `not sent, over a WhatsApp limit: ${limit}` }
+    : undefined;
+}
 
 export function checkMessageLimits(msg: Record<string, unknown>): string | null {
   if (msg.type === 'text') {
