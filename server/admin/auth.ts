@@ -6,6 +6,11 @@ import { safeEqual } from '../safe-equal';
 export function requestToken(ctx: Context): string | undefined {
   const m = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
   if (m?.[1]) return m[1].trim();
+  return queryToken(ctx);
+}
+
+/** The `?token=` of a request: what an admin page carries on into its links (never a Bearer token). */
+export function queryToken(ctx: Context): string | undefined {
   const q = ctx.query.token;
   return typeof q === 'string' && q ? q : undefined;
 }

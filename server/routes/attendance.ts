@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Store } from '../../storage/store';
 import { monthOf, monthRows, toCsv } from '../admin/attendance-export';
 import { attendancePage } from '../admin/attendance-page';
-import { requireAdmin } from '../admin/auth';
+import { queryToken, requireAdmin } from '../admin/auth';
 
 /**
  * Attendance for managers (ADMIN_TOKEN): `GET /admin/attendance.csv?month=YYYY-MM` (one row per
@@ -17,7 +17,6 @@ export function attendanceRoutes(deps: {
 }): Router {
   const router = new Router();
   const guard = requireAdmin(deps.adminToken);
-  const queryToken = (q: unknown) => (typeof q === 'string' && q ? q : undefined);
 
   router.get('/admin/attendance.csv', guard, (ctx) => {
     const month = monthOf(ctx.query.month, deps.timezone, deps.clock());
@@ -29,7 +28,7 @@ export function attendanceRoutes(deps: {
   router.get('/admin/attendance', guard, (ctx) => {
     const month = monthOf(ctx.query.month, deps.timezone, deps.clock());
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = attendancePage(month, monthRows(deps.store, month), queryToken(ctx.query.token));
+    ctx.body = attendancePage(month, monthRows(deps.store, month), queryToken(ctx));
   });
 
   return router;
