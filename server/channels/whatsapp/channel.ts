@@ -26,7 +26,8 @@ export const WHATSAPP_CHANNEL = 'whatsapp';
 /** Meta's code for "more than 24 hours since the user last wrote". */
 const WINDOW_CLOSED_CODE = 131047;
 
-const keyOf = (waId: string) => `wa:${waId}`;
+/** The actor key of one WhatsApp user. */
+export const waKey = (waId: string) => `wa:${waId}`;
 const waIdOf = (key: string) => key.slice(3);
 
 /**
@@ -94,7 +95,7 @@ export async function dispatchWebhook(
       // A redelivered status is recognised by the message's record, which lists every status seen: no
       // dedupe document per status (there are ~3 per sent message).
       return engine.record({
-        key: keyOf(item.recipient),
+        key: waKey(item.recipient),
         writes: (now) => {
           const sent = getMessage(store, item.messageId);
           if (sent?.statuses?.some((s) => s.status === item.status)) return [];
@@ -116,7 +117,7 @@ export async function dispatchWebhook(
     }
     const { waId, messageId, input, name } = item;
     return engine.dispatch({
-      key: keyOf(waId),
+      key: waKey(waId),
       machine: WHATSAPP_MACHINE,
       dedupeKey: `wa:${messageId}`,
       event: ({ now, context }): MachineEvent => {

@@ -6,7 +6,7 @@ import type { Engine } from '../../engine';
 import type { MachineEvent } from '../../engine-types';
 import type { Job } from '../../jobs';
 import type { Logger } from '../../log';
-import { WHATSAPP_MACHINE } from './channel';
+import { WHATSAPP_MACHINE, waKey } from './channel';
 
 /** Where the reminder's last run is stored (its own partition). */
 export const REMINDER_RUN_KEY = 'reminders:run';
@@ -75,7 +75,7 @@ export class ShiftReminders implements Job {
       const waId = employee.waId;
       let outcome: Outcome = 'recorded';
       const result = await engine.dispatch({
-        key: `wa:${waId}`,
+        key: waKey(waId),
         machine: WHATSAPP_MACHINE,
         dedupeKey: `remind:${waId}:${today}`,
         // Read again under the employee's lock: they may have recorded the day a moment ago.
