@@ -4,13 +4,14 @@
  * 10 s timeout cut an exchange off at any point, and idle connections never keep a process alive.
  */
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sendD360 } from '../server/channels/whatsapp/d360-client';
+import { bodyServer, closeServer, listenLoopback } from './fakes/shared';
 
 const KEY = 'key-1';
 const text = (to: string, body = 'hi') => ({
@@ -31,28 +32,22 @@ interface Seen {
 /** A loopback server counting connections; `answer` handles each request (default: a 200 with a wamid). */
 async function serve(answer?: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<Seen> {
   const seen = { connections: 0, requests: [] } as unknown as Seen;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+  const server = bodyServer(
+    (req, res, body) => {
+      seen.requests.push({ headers: req.headers, body: body.toString('utf8') });
       const n = seen.requests.length;
       if (answer) answer(req, res, n);
       else ok(res, n);
-    });
-  });
+    },
+    (e) => ({ error: String(e) }),
+  );
   server.keepAliveTimeout = 60_000;
   server.on('connection', () => {
     seen.connections++;
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  seen.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  seen.url = await listenLoopback(server);
   seen.server = server;
-  seen.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
+  seen.close = () => closeServer(server, new Set());
   return seen;
 }
 

@@ -11,7 +11,7 @@ import { ConfigError, readConfig } from '../server/config';
 import { type EmployeeDoc, getEmployee } from '../storage/attendance';
 import { remove } from '../storage/store';
 import { type FakeD360, type Json, startFakeD360 } from './fakes/d360';
-import { Chat } from './helpers/chat';
+import { buttonIds, Chat } from './helpers/chat';
 import { eventually, sleep, startTestService, type TestService, tmpDataDir } from './helpers/service';
 
 const KEY = 'reminders-d360-key';
@@ -56,7 +56,7 @@ async function rig(now: number, env: Record<string, string> = WITH_TEMPLATE): Pr
       return r.svc;
     },
     chat: (waId) => new Chat(r.svc.url, fake, waId),
-    to: (waId) => fake.sent().filter((m: Json) => m.to === waId),
+    to: (waId) => r.chat(waId).replies(),
     run: () => r.svc.store.get<ReminderRun>(JOBS, 'reminders'),
     async close() {
       await r.svc?.stop();
@@ -111,10 +111,7 @@ test('at REMINDER_TIME: one reminder for each employee without today’s record;
       a.interactive.body.text,
       'Напоминание: отметьте смену за сегодня, 22.11.2026.\n\nВыберите действие:',
     );
-    assert.equal(
-      a.interactive.action.buttons.map((b: Json) => b.reply.id),
-      MENU,
-    );
+    assert.equal(buttonIds(a), MENU);
     assert.equal(r.to(C).at(-1), template(C, 'Катя'), 'outside the window: the template, exactly');
     assert.is(r.to(B).length, 3, 'B recorded today: no reminder');
     assert.is(r.to(D).length, 2, 'D stopped reminders');
@@ -231,10 +228,7 @@ test('"стоп" stops and "старт" resumes (from any step), both confirm wi
       stop.interactive.body.text,
       'Напоминания отключены. Чтобы снова их получать, напишите «старт».\n\nВыберите действие:',
     );
-    assert.equal(
-      stop.interactive.action.buttons.map((b: Json) => b.reply.id),
-      MENU,
-    );
+    assert.equal(buttonIds(stop), MENU);
     assert.is(getEmployee(r.svc.store, A)?.remindersStopped, true);
 
     await c.send(buttonReply({ from: A, buttonId: 'FILL_PERIOD' }));

@@ -6,7 +6,7 @@ import type { ActorRecord } from '../server/engine-types';
 import { getEmployee } from '../storage/attendance';
 import { put } from '../storage/store';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { bodyText, Chat } from './helpers/chat';
+import { bodyText, buttonIds, Chat, rowIds } from './helpers/chat';
 import { eventually, sleep, startTestService, type TestService } from './helpers/service';
 
 // 2026-11-22 12:00 in Moscow.
@@ -38,10 +38,6 @@ test.after(async (ctx) => {
 });
 
 const user = (ctx: Ctx) => new Chat(ctx.svc.url, ctx.fake, `7999000${String(++ctx.n).padStart(4, '0')}`);
-const buttonIds = (m: { interactive: { action: { buttons: Array<{ reply: { id: string } }> } } }) =>
-  m.interactive.action.buttons.map((b) => b.reply.id);
-const rowIds = (m: { interactive: { action: { sections: Array<{ rows: Array<{ id: string }> }> } } }) =>
-  m.interactive.action.sections.flatMap((s) => s.rows.map((r) => r.id));
 
 test('any first message gets the menu as three reply buttons', async (ctx) => {
   for (const text of ['меню', 'start', 'привет']) {

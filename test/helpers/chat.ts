@@ -17,6 +17,16 @@ export function bodyText(m: Json): string {
   return m.type === 'text' ? m.text.body : m.interactive.body.text;
 }
 
+/** The ids of a button message's reply buttons, in order. */
+export function buttonIds(m: Json): string[] {
+  return m.interactive.action.buttons.map((b: Json) => b.reply.id);
+}
+
+/** The ids of a list message's rows, across its sections. */
+export function rowIds(m: Json): string[] {
+  return m.interactive.action.sections.flatMap((s: Json) => s.rows.map((r: Json) => r.id));
+}
+
 /** A WhatsApp user talking to the service: posts webhooks, returns the ONE reply each gets. */
 export class Chat {
   constructor(
