@@ -13,7 +13,6 @@ import { decideOutcome, type GateOutcome } from './gate-outcome';
 export const GATE_CALL_VERSION = 1;
 
 export type CallSource = 'telegram' | 'ivr';
-export type CallStatus = 'new' | 'initiated' | 'pending' | GateOutcome | 'duplicate';
 export type FailReason = 'api' | 'timeout' | 'disposition';
 
 export type NotifyKind = 'initiated' | 'alreadyOpening' | 'apiFailed' | 'timeout' | GateOutcome;
@@ -74,6 +73,22 @@ export type GateCallEvent =
 
 const outcomeOf = (e: GateCallEvent): GateOutcome =>
   e.type === 'CALL_END' ? decideOutcome(e.disposition, e.duration) : 'failed';
+
+type Ctx = { context: GateCallContext };
+
+/** The entry of a final state a CALL_END decided: what came of it, the gate is free, the chat is told. */
+const settle = (outcome: Exclude<GateOutcome, 'failed'>) => [
+  { type: 'finish' as const, params: { outcome } },
+  { type: 'releaseGate' as const, params: ({ context }: Ctx) => ({ gate: context.gate }) },
+  {
+    type: 'notify' as const,
+    params: ({ context }: Ctx): NotifyParams => ({
+      kind: outcome,
+      gate: context.gate,
+      chatId: context.chatId,
+    }),
+  },
+];
 
 export const gateCallMachine = setup({
   types: {
@@ -203,36 +218,13 @@ export const gateCallMachine = setup({
       },
     },
     pending: {},
-    opened: {
-      type: 'final',
-      entry: [
-        { type: 'finish', params: { outcome: 'opened' } },
-        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
-        { type: 'notify', params: ({ context }) => note('opened', context) },
-      ],
-    },
-    busy: {
-      type: 'final',
-      entry: [
-        { type: 'finish', params: { outcome: 'busy' } },
-        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
-        { type: 'notify', params: ({ context }) => note('busy', context) },
-      ],
-    },
-    noAnswer: {
-      type: 'final',
-      entry: [
-        { type: 'finish', params: { outcome: 'noAnswer' } },
-        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
-        { type: 'notify', params: ({ context }) => note('noAnswer', context) },
-      ],
-    },
+    opened: { type: 'final', entry: settle('opened') },
+    busy: { type: 'final', entry: settle('busy') },
+    noAnswer: { type: 'final', entry: settle('noAnswer') },
     misconfigured: {
       type: 'final',
       entry: [
-        { type: 'finish', params: { outcome: 'misconfigured' } },
-        { type: 'releaseGate', params: ({ context }) => ({ gate: context.gate }) },
-        { type: 'notify', params: ({ context }) => note('misconfigured', context) },
+        ...settle('misconfigured'),
         {
           type: 'alertAdmins',
           params: ({ context }) => ({ kind: 'misconfigured', gate: context.gate, relay: context.relay }),
@@ -305,7 +297,3 @@ export const gateCallMachine = setup({
     },
   },
 });
-
-function note(kind: GateOutcome, context: GateCallContext): NotifyParams {
-  return { kind, gate: context.gate, chatId: context.chatId };
-}

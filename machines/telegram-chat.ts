@@ -86,6 +86,18 @@ const say = (view: (e: TelegramChatEvent, c: TelegramChatContext) => TgView) => 
     ...(event.callbackQueryId ? { callbackQueryId: event.callbackQueryId } : {}),
   }),
 });
+/** The user's own contact: the phone is theirs whether or not it lets them in. */
+const keepPhone = [
+  assign<TelegramChatContext, TelegramChatEvent, undefined, TelegramChatEvent, never>({
+    phone: ({ event }) => (event.type === 'CONTACT' ? event.phone : null),
+  }),
+  {
+    type: 'rememberPhone' as const,
+    params: ({ event }: { event: TelegramChatEvent }) => ({
+      phone: event.type === 'CONTACT' ? event.phone : '',
+    }),
+  },
+];
 const cooldownLeft = (e: TelegramChatEvent, c: TelegramChatContext) =>
   e.type === 'GATE' ? c.lastGateAt + e.cooldownMs - e.now : 0;
 const gate = (e: TelegramChatEvent): GateName => (e.type === 'GATE' ? e.gate : 'hvirtka');
@@ -130,26 +142,10 @@ export const telegramChatMachine = setup({
       { guard: 'foreignContact', actions: ['seen', say(() => ({ view: 'contactForeign' }))] },
       {
         guard: 'allowed',
-        actions: [
-          'seen',
-          assign({ phone: ({ event }) => (event.type === 'CONTACT' ? event.phone : null) }),
-          {
-            type: 'rememberPhone',
-            params: ({ event }) => ({ phone: event.type === 'CONTACT' ? event.phone : '' }),
-          },
-          say((e) => ({ view: 'contactAccepted', firstName: e.firstName })),
-        ],
+        actions: ['seen', ...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
       },
       {
-        actions: [
-          'seen',
-          assign({ phone: ({ event }) => (event.type === 'CONTACT' ? event.phone : null) }),
-          {
-            type: 'rememberPhone',
-            params: ({ event }) => ({ phone: event.type === 'CONTACT' ? event.phone : '' }),
-          },
-          say((e) => ({ view: 'contactRefused', firstName: e.firstName })),
-        ],
+        actions: ['seen', ...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))],
       },
     ],
     GATE: [
