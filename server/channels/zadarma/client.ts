@@ -14,18 +14,33 @@ export const STALE_CALLBACK_MS = 30_000;
 export type CallbackResult = { ok: true } | { ok: false; message: string };
 export type CallbackSender = (from: string, to: string) => Promise<CallbackResult>;
 
+/** A signed `GET {baseUrl}{method}?query`; a network failure or timeout throws with the user's text. */
+async function signedGet(
+  baseUrl: string,
+  method: string,
+  params: Record<string, string>,
+  key: string,
+  secret: string,
+): Promise<Response> {
+  const { query, authorization } = signRequest(method, params, key, secret);
+  try {
+    return await fetch(`${baseUrl.replace(/\/$/, '')}${method}?${query}`, {
+      headers: { Authorization: authorization },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (e) {
+    throw new Error(uk.zadarmaUnreachable((e as Error).message));
+  }
+}
+
 /** `GET {baseUrl}/v1/request/callback/?from&to&format=json`, signed as Zadarma's SDKs do. */
 export function liveCallback(baseUrl: string, key: string, secret: string): CallbackSender {
   return async (from, to) => {
-    const { query, authorization } = signRequest(CALLBACK_METHOD, { from, to }, key, secret);
     let res: Response;
     try {
-      res = await fetch(`${baseUrl.replace(/\/$/, '')}${CALLBACK_METHOD}?${query}`, {
-        headers: { Authorization: authorization },
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
+      res = await signedGet(baseUrl, CALLBACK_METHOD, { from, to }, key, secret);
     } catch (e) {
-      return { ok: false, message: uk.zadarmaUnreachable((e as Error).message) };
+      return { ok: false, message: (e as Error).message };
     }
     const text = await res.text().catch(() => '');
     let body: { status?: unknown; message?: unknown } | undefined;
@@ -103,16 +118,7 @@ export interface Balance {
 
 /** `GET {baseUrl}/v1/info/balance/` (signed): the account's balance; throws with Zadarma's message. */
 export async function fetchBalance(baseUrl: string, key: string, secret: string): Promise<Balance> {
-  const { query, authorization } = signRequest(BALANCE_METHOD, {}, key, secret);
-  let res: Response;
-  try {
-    res = await fetch(`${baseUrl.replace(/\/$/, '')}${BALANCE_METHOD}?${query}`, {
-      headers: { Authorization: authorization },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (e) {
-    throw new Error(uk.zadarmaUnreachable((e as Error).message));
-  }
+  const res = await signedGet(baseUrl, BALANCE_METHOD, {}, key, secret);
   const body = (await res.json().catch(() => undefined)) as
     | { status?: unknown; balance?: unknown; currency?: unknown; message?: unknown }
     | undefined;
