@@ -42,7 +42,7 @@ export function drySender(print: (t: string) => void = (t) => process.stdout.wri
         keyboard?: Array<Array<{ text: string }>>;
       };
     };
-    if (call.method === 'answerCallbackQuery' || call.method === 'setMyCommands') return;
+    if (call.method === 'answerCallbackQuery') return;
     const lines = [p.text ?? p.caption ?? `(${call.method}${call.file ? ` ${call.file}` : ''})`];
     const buttons = p.reply_markup?.inline_keyboard ?? p.reply_markup?.keyboard;
     if (buttons)
@@ -65,7 +65,7 @@ export function telegramRunner(send: TgSender, log: Logger): EffectRunner {
     const callbackQueryId = effect.payload.callbackQueryId as string | undefined;
     if (callbackQueryId && effect.attempts === 0) {
       await send({
-        method: 'answerCallbackQuery' as TgCall['method'],
+        method: 'answerCallbackQuery',
         params: { callback_query_id: callbackQueryId },
       }).catch((e) => log.warn('telegram: answerCallbackQuery failed', { error: (e as Error).message }));
     }

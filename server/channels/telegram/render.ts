@@ -3,7 +3,7 @@ import { type Org, uk } from '../../texts/uk';
 
 /** A Bot API call as an outbox effect carries it. */
 export interface TgCall {
-  method: 'sendMessage' | 'sendPhoto' | 'answerCallbackQuery' | 'setMyCommands';
+  method: 'sendMessage' | 'sendPhoto' | 'answerCallbackQuery';
   params: Record<string, unknown>;
   /** A local picture to upload (sendPhoto). */
   file?: string;
