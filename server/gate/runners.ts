@@ -3,7 +3,7 @@ import type { GatesConfig } from '../config';
 import type { Engine } from '../engine';
 import type { EffectRunner } from '../engine-types';
 import { ACCESS_PARTITION, accessWrite } from './access';
-import { callKey, GATE_CALL_MACHINE, gateOfKey } from './call-binding';
+import { callKey, GATE_CALL_MACHINE } from './call-binding';
 
 /**
  * `gate` effects: a chat or the voice menu asked to open a gate. Starts a gate-call actor; whether the
@@ -21,7 +21,7 @@ export function gateRunner(engine: Engine, gates: GatesConfig): EffectRunner {
       machine: GATE_CALL_MACHINE,
       dedupeKey: `spawn:${effect.id}`,
       event: ({ now }) => {
-        const pending = pendingCallOf(engine.store, gateOfKey(key));
+        const pending = pendingCallOf(engine.store, gate);
         return {
           type: 'REQUEST',
           now,
