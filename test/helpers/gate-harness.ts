@@ -4,11 +4,11 @@
  * updates and wait for the bot's messages, and signed Zadarma webhooks.
  */
 import { commandUpdate, contactUpdate, callbackQueryUpdate as tapUpdate } from '../../fixtures/telegram';
-import { incomingCall, signed, type ZadarmaFields } from '../../fixtures/zadarma';
-import { WEBHOOK_SIGNATURE_HEADER } from '../../server/channels/zadarma/sign';
+import { incomingCall, type ZadarmaFields } from '../../fixtures/zadarma';
 import type { CallDoc } from '../../storage/calls';
 import { type FakeTelegram, type Json, type SentItem, startFakeTelegram } from '../fakes/telegram';
 import { type FakeZadarma, startFakeZadarma } from '../fakes/zadarma';
+import { zadarmaPoster } from './ivr-zadarma';
 import {
   eventually,
   type HttpAnswer,
@@ -248,11 +248,9 @@ export async function zadarmaWebhook(
   fields: ZadarmaFields,
   opts: { secret?: string; signature?: string | null } = {},
 ): Promise<HttpAnswer> {
-  const s = signed(fields, opts.secret ?? ZD_SECRET);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (opts.signature === undefined) headers[WEBHOOK_SIGNATURE_HEADER] = s.signature;
-  else if (opts.signature !== null) headers[WEBHOOK_SIGNATURE_HEADER] = opts.signature;
-  return http(`${url}/zadarma/webhook`, { method: 'POST', raw: s.body, headers });
+  const post = zadarmaPoster(url, opts.secret ?? ZD_SECRET);
+  if (opts.signature === undefined) return post(fields);
+  return post(fields, opts.signature === null ? { secret: null } : { signature: opts.signature });
 }
 
 /** Posts and insists on 200. */
