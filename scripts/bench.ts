@@ -354,20 +354,10 @@ lines.push(
 lines.push('## 5. Gate path (Telegram webhook mode, fake Bot API and Zadarma)', '');
 row('leg', 'n', 'p50', 'p99', 'max');
 row('---', '---:', '---:', '---:', '---:');
-row(
-  'Telegram update → Zadarma callback request',
-  String(gate.toZadarma.length),
-  ms(pct(gate.toZadarma, 50)),
-  ms(pct(gate.toZadarma, 99)),
-  ms(Math.max(...gate.toZadarma)),
-);
-row(
-  'final Zadarma webhook → Telegram message',
-  String(gate.toTelegram.length),
-  ms(pct(gate.toTelegram, 50)),
-  ms(pct(gate.toTelegram, 99)),
-  ms(Math.max(...gate.toTelegram)),
-);
+const legRow = (leg: string, xs: number[]) =>
+  row(leg, String(xs.length), ms(pct(xs, 50)), ms(pct(xs, 99)), ms(Math.max(...xs)));
+legRow('Telegram update → Zadarma callback request', gate.toZadarma);
+legRow('final Zadarma webhook → Telegram message', gate.toTelegram);
 lines.push('');
 
 const s100 = scale.find((s) => s.users === 100);

@@ -4,8 +4,8 @@
  * with a wamid at once and records, per recipient, the wall-clock time each message arrived.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { closeServer, listenLoopback } from '../../test/fakes/shared';
 
 export interface LightD360 {
   url: string;
@@ -45,10 +45,9 @@ export async function startLightD360(): Promise<LightD360> {
     });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     get received() {
       return received;
     },
@@ -57,10 +56,6 @@ export async function startLightD360(): Promise<LightD360> {
       received = new Map();
       total = 0;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server, new Set()),
   };
 }
