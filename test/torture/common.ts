@@ -6,7 +6,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LogRecord, logFiles } from '../../storage/wal';
+import { PARTITION_FILE } from '../../storage/layout';
+import { logFiles, readSegment } from '../../storage/wal';
 import { type ServiceProcess, spawnService } from '../helpers/service';
 
 export type Profile = 'short' | 'full';
@@ -92,17 +93,20 @@ export async function sigterm(svc: ServiceProcess): Promise<number | null> {
 // biome-ignore lint/suspicious/noExplicitAny: store documents are inspected field by field
 type Doc = any;
 
-/** Every collection of a stopped service's store, merged over its partition files (each must parse). */
-export function readStore(dataDir: string): {
+/**
+ * Every collection of a stopped service's store, merged over its partition files (each must parse),
+ * then the log replayed over them as the store does at start (its torn end cut, damage elsewhere throws).
+ */
+export async function readStore(dataDir: string): Promise<{
   files: number;
   collections: Record<string, Record<string, Doc>>;
-} {
+}> {
   const dir = join(dataDir, 'store');
   const collections: Record<string, Record<string, Doc>> = {};
   let files = 0;
   const names = readdirSync(dir);
   for (const f of names) {
-    if (!/^p-\d+\.json$/.test(f)) continue;
+    if (!PARTITION_FILE.test(f)) continue;
     files++;
     const data = JSON.parse(readFileSync(join(dir, f), 'utf-8')) as {
       collections: Record<string, Record<string, Doc>>;
@@ -112,28 +116,21 @@ export function readStore(dataDir: string): {
       Object.assign(collections[name], docs);
     }
   }
-  // Then the log over them, as the store does at start (whole lines only: a torn end is skipped).
-  for (const f of logFiles(names))
-    for (const line of readFileSync(join(dir, f), 'utf-8').split('\n')) {
-      let record: LogRecord;
-      try {
-        record = JSON.parse(line.slice(9)) as LogRecord;
-      } catch {
-        continue;
-      }
-      for (const [name, id, doc] of record[1]) {
+  const logs = logFiles(names);
+  for (const [i, f] of logs.entries())
+    for (const [, writes] of (await readSegment(join(dir, f), i === logs.length - 1)).records)
+      for (const [name, id, doc] of writes) {
         collections[name] ??= {};
         const docs = collections[name] as Record<string, Doc>;
         if (doc === null) delete docs[id];
         else docs[id] = doc;
       }
-    }
   return { files, collections };
 }
 
 /** A crude snapshot of the store's content, to compare before and after (an invalid payload changes nothing). */
-export function storeDigest(dataDir: string): string {
-  const { collections } = readStore(dataDir);
+export async function storeDigest(dataDir: string): Promise<string> {
+  const { collections } = await readStore(dataDir);
   return JSON.stringify(
     Object.keys(collections)
       .sort()

@@ -11,6 +11,8 @@ import { commandUpdate } from '../../fixtures/telegram';
 import { buttonReply, listReply, statusUpdate, textMessage, type WebhookBody } from '../../fixtures/whatsapp';
 import { incomingCall } from '../../fixtures/zadarma';
 import { HISTORY_LIMIT } from '../../server/engine';
+import { PARTITION_FILE } from '../../storage/layout';
+import { SEGMENT } from '../../storage/wal';
 import { startFakeD360 } from '../fakes/d360';
 import {
   CALLBACK_PATH,
@@ -243,8 +245,8 @@ export async function run(profile: Profile): Promise<Section> {
       await sigkill(old);
       outputs.push(old.output());
       const names = readdirSync(join(dataDir, 'store'));
-      logsAtKills += names.filter((f) => /^wal-\d+\.log$/.test(f)).length;
-      partitionsAtKills = Math.max(partitionsAtKills, names.filter((f) => /^p-\d+\.json$/.test(f)).length);
+      logsAtKills += names.filter((f) => SEGMENT.test(f)).length;
+      partitionsAtKills = Math.max(partitionsAtKills, names.filter((f) => PARTITION_FILE.test(f)).length);
       svc = await spawnTracked(env);
       generation++;
       resumedPending += Number(/outbox: resuming pending effects count=(\d+)/.exec(svc.output())?.[1] ?? 0);
@@ -268,8 +270,8 @@ export async function run(profile: Profile): Promise<Section> {
       [KEY, TG_SECRET, TG_TOKEN, ZD_KEY, ZD_SECRET].some((k) => o.includes(k)),
     );
     assert.is(leaked.length, 0, 'no configured secret in the service output');
-    const { files, collections } = readStore(dataDir);
-    const logsLeft = readdirSync(join(dataDir, 'store')).filter((f) => /^wal-\d+\.log$/.test(f));
+    const { files, collections } = await readStore(dataDir);
+    const logsLeft = readdirSync(join(dataDir, 'store')).filter((f) => SEGMENT.test(f));
     assert.equal(logsLeft, [], 'a clean stop checkpoints the whole log');
     const actors = collections.actors ?? {};
     const employees = collections.employees ?? {};

@@ -58,7 +58,7 @@ export async function run(profile: Profile): Promise<Section> {
     const zdRequests = () => rig.zd.requests.length;
 
     // Zadarma: wrong and missing Signature → 401, logged, no effect.
-    const before = storeDigest(rig.dataDir);
+    const before = await storeDigest(rig.dataDir);
     const leg = incomingCall({ caller_id: RELAY.hvirtka });
     const logsBefore = rig.logs.length;
     const wrong = await rig.postZd(leg.start(), 'bm90IGEgc2lnbmF0dXJl');
@@ -73,7 +73,7 @@ export async function run(profile: Profile): Promise<Section> {
       refusedLines.some((l) => l.includes('signature=missing')) &&
         refusedLines.some((l) => l.includes('signature=wrong')),
     );
-    assert.is(storeDigest(rig.dataDir), before, 'a refused Zadarma webhook changes nothing');
+    assert.is(await storeDigest(rig.dataDir), before, 'a refused Zadarma webhook changes nothing');
     rows.push([
       'Zadarma webhook with a wrong / missing Signature',
       2,
@@ -124,7 +124,7 @@ export async function run(profile: Profile): Promise<Section> {
     });
     assert.is(waNone.status, 401);
     assert.is(waWrong.status, 401);
-    assert.is(storeDigest(rig.dataDir), before, 'refused webhooks change nothing');
+    assert.is(await storeDigest(rig.dataDir), before, 'refused webhooks change nothing');
     assert.is(rig.tg.sent().length + rig.d360.sent().length, 0, 'nothing was sent for refused webhooks');
     rows.push(['Telegram webhook without / with a wrong secret token', 2, '401, nothing stored or sent']);
     rows.push([

@@ -9,6 +9,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { textMessage } from '../../fixtures/whatsapp';
+import { PARTITION_FILE } from '../../storage/layout';
+import { SEGMENT } from '../../storage/wal';
 import { eventually, sleep, testEnv, tmpDataDir } from '../helpers/service';
 import {
   CLEAN_ENV,
@@ -55,7 +57,7 @@ function runToExit(
 async function populated(): Promise<{ dataDir: string; partition: string }> {
   const { dataDir, svc } = await withUsers();
   assert.is(await sigterm(svc), 0);
-  const partition = readdirSync(join(dataDir, 'store')).find((f) => /^p-\d+\.json$/.test(f));
+  const partition = readdirSync(join(dataDir, 'store')).find((f) => PARTITION_FILE.test(f));
   assert.ok(partition, 'a partition file was written');
   return { dataDir, partition: partition as string };
 }
@@ -64,7 +66,7 @@ async function populated(): Promise<{ dataDir: string; partition: string }> {
 async function crashed(): Promise<{ dataDir: string; log: string }> {
   const { dataDir, svc } = await withUsers();
   await sigkill(svc);
-  const log = readdirSync(join(dataDir, 'store')).find((f) => /^wal-\d+\.log$/.test(f));
+  const log = readdirSync(join(dataDir, 'store')).find((f) => SEGMENT.test(f));
   assert.ok(log, 'a log file is left');
   return { dataDir, log: join(dataDir, 'store', log as string) };
 }
@@ -134,7 +136,7 @@ export async function run(_profile: Profile): Promise<Section> {
       writeFileSync(log, Buffer.concat([readFileSync(log), Buffer.from('1234abcd [7,[["actors","wa:7')]));
       const svc = await spawnTracked({ DATA_DIR: dataDir });
       assert.is(await sigterm(svc), 0);
-      const actors = Object.keys(readStore(dataDir).collections.actors ?? {});
+      const actors = Object.keys((await readStore(dataDir)).collections.actors ?? {});
       assert.is(actors.filter((k) => k.startsWith('wa:790044400')).length, 5, 'all 5 users kept');
       rows.push([
         'start after a SIGKILL with a torn last line in the log',
@@ -196,7 +198,7 @@ export async function run(_profile: Profile): Promise<Section> {
       const logSize = Math.max(
         0,
         ...readdirSync(store)
-          .filter((f) => /^wal-\d+\.log$/.test(f))
+          .filter((f) => SEGMENT.test(f))
           .map((f) => statSync(join(store, f)).size),
       );
       const limit = (value: string) =>
