@@ -23,6 +23,7 @@ import {
   http,
   type ServiceProcess,
   sleep,
+  spawnMain,
   spawnService,
   testEnv,
   tmpDataDir,
@@ -60,24 +61,13 @@ async function service(env: Record<string, string>): Promise<ServiceProcess> {
 
 /** A service start that is expected to fail: its exit code and output. */
 function startToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawnMain(serviceEnv(env));
+  children.add(child.proc);
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: root,
-      env: { ...process.env, ...testEnv(serviceEnv(env)) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(proc);
-    let output = '';
-    proc.stdout?.on('data', (d) => {
-      output += d;
-    });
-    proc.stderr?.on('data', (d) => {
-      output += d;
-    });
-    const timer = setTimeout(() => reject(new Error(`the service did not exit:\n${output}`)), 15_000);
-    proc.on('exit', (code) => {
+    const timer = setTimeout(() => reject(new Error(`the service did not exit:\n${child.output()}`)), 15_000);
+    void child.exited.then((code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, output: child.output() });
     });
   });
 }

@@ -4,14 +4,14 @@
  * (truncated, garbage, empty, wrong format, unreadable DATA_DIR): the service says exactly what is
  * wrong and refuses to run, and never overwrites the broken file.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { textMessage } from '../../fixtures/whatsapp';
 import { PARTITION_FILE } from '../../storage/layout';
 import { SEGMENT } from '../../storage/wal';
-import { eventually, sleep, testEnv, tmpDataDir } from '../helpers/service';
+import { eventually, sleep, spawnMain, tmpDataDir } from '../helpers/service';
 import {
   CLEAN_ENV,
   killAll,
@@ -24,33 +24,18 @@ import {
 } from './common';
 import { startTortureRig } from './rig';
 
-const root = new URL('../..', import.meta.url).pathname;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters of a garbage file are replaced for the report
 const CONTROL = /[\u0000-\u001f]/g;
 
-function runToExit(
+async function runToExit(
   env: Record<string, string>,
   timeoutMs = 20_000,
 ): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...testEnv({ ...CLEAN_ENV, ...env }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout.on('data', (d) => {
-    output += d;
-  });
-  proc.stderr.on('data', (d) => {
-    output += d;
-  });
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  const child = spawnMain({ ...CLEAN_ENV, ...env });
+  const timer = setTimeout(() => child.proc.kill('SIGKILL'), timeoutMs);
+  const code = await child.exited;
+  clearTimeout(timer);
+  return { code, output: child.output() };
 }
 
 /** A DATA_DIR with a few committed documents (written by a real service that then stopped). */
