@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { incomingCall } from '../fixtures/zadarma';
-import { SERVICE_PARTITIONS } from '../server/config';
+import { SERVICE_PARTITIONS } from '../server/config/config';
 import { startLightD360 } from './bench/fake-d360';
 import { type LoadResult, percentile, userId } from './bench/loadgen';
 import { du, machine, type Proc, probe, root, runLoadProcess, sampled, spawnTs } from './bench/run';

@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { loadDotEnv } from '../server/config';
+import { loadDotEnv } from '../server/config/config';
 import { parseClients } from '../server/gate/access';
-import { normalisePhone } from '../server/gate/phone';
+import { normalisePhone } from '../server/lib/phone';
 
 function usage(): never {
   process.stderr.write(

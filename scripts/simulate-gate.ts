@@ -20,14 +20,14 @@ import {
   signed,
   type ZadarmaFields,
 } from '../fixtures/zadarma';
-import { normalisePhone } from '../server/gate/phone';
+import { normalisePhone } from '../server/lib/phone';
 import { type Step, UsageError } from './simulate-common';
 
 /** Telegram user id used when --user is not given. */
 export const DEFAULT_TG_USER = 42;
-/** The server's placeholder relays in dev mode without GATES (server/config.ts). */
+/** The server's placeholder relays in dev mode without GATES (server/config/config.ts). */
 export const DEV_GATES = 'hvirtka=0500000001,vorota=0500000002';
-/** The server's ZADARMA_CALLER in dev mode (server/config.ts). */
+/** The server's ZADARMA_CALLER in dev mode (server/config/config.ts). */
 export const DEV_CALLER = '0733103110';
 export const GATE_NAMES = ['hvirtka', 'vorota'] as const;
 export const TG_SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';

@@ -3,11 +3,11 @@
  * live channel where the platform has an API for it, then prints the steps left to do by hand.
  * `npm run webhooks -- show`: what each platform has registered now. `--env-file FILE` reads settings.
  */
-import { ConfigError, readConfig } from '../server/config';
+import { ConfigError, readConfig } from '../server/config/config';
+import { parsePublicUrl } from '../server/lib/public-url';
 import { type CheckResult, formatCheck } from '../server/ops/check';
 import { die, loadSettings, option } from '../server/ops/cli';
 import { manualSteps, setWebhooks, showWebhooks } from '../server/ops/webhooks';
-import { parsePublicUrl } from '../server/public-url';
 
 const USAGE = `usage: npm run webhooks -- set [--public-url https://bot.example.com] [--env-file FILE]
        npm run webhooks -- show [--env-file FILE]`;

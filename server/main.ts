@@ -1,6 +1,6 @@
 import { StoreError } from '../storage/store';
-import { ConfigError, loadDotEnv, readConfig, secretsOf } from './config';
-import { createLogger } from './log';
+import { ConfigError, loadDotEnv, readConfig, secretsOf } from './config/config';
+import { createLogger } from './lib/log';
 import { startService } from './service';
 
 /** `npm start`: read settings, start the service, stop cleanly on SIGTERM/SIGINT. */

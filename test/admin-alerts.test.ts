@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { nextMessageId, textMessage } from '../fixtures/whatsapp';
 import { incomingCall } from '../fixtures/zadarma';
 import { ADMIN_ALERTS_KEY } from '../machines/admin-alerts';
-import type { ActorRecord } from '../server/engine-types';
+import type { ActorRecord } from '../server/engine/types';
 import { startFakeD360 } from './fakes/d360';
 import type { SentItem } from './fakes/telegram';
 import {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, readConfig, secretsOf } from '../server/config';
-import { createLogger, maskPhones } from '../server/log';
+import { ConfigError, readConfig, secretsOf } from '../server/config/config';
+import { createLogger, maskPhones } from '../server/lib/log';
 
 /** readConfig, expecting it to throw a ConfigError; returns the message. */
 function configError(env: Record<string, string | undefined>): string {

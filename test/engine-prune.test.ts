@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formBody, incomingCall } from '../fixtures/zadarma';
-import type { ActorRecord } from '../server/engine-types';
-import { FINISHED_ACTOR_TTL_MS } from '../server/sweeper';
+import { FINISHED_ACTOR_TTL_MS } from '../server/engine/sweeper';
+import type { ActorRecord } from '../server/engine/types';
 import { eventually, http, startTestService } from './helpers/service';
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -19,8 +19,8 @@ import {
   zdEchoQuery,
 } from '../fixtures/zadarma';
 import { signWebhook } from '../server/channels/zadarma/sign';
-import { ConfigError, readConfig } from '../server/config';
-import type { ActorRecord } from '../server/engine-types';
+import { ConfigError, readConfig } from '../server/config/config';
+import type { ActorRecord } from '../server/engine/types';
 import { ACCESS_PARTITION, accessWrite } from '../server/gate/access';
 import { uk } from '../server/texts/uk';
 import { CALLS, type CallDoc, pendingCallOf } from '../storage/calls';

@@ -10,11 +10,11 @@ import { type GateCallEvent, gateCallMachine } from '../machines/gate-call';
 import { decideOutcome, OUTCOME_RULES } from '../machines/gate-outcome';
 import { IVR_MAX_ATTEMPTS, IVR_PROMPTS, type IvrEvent, ivrCallMachine } from '../machines/ivr-call';
 import { type TelegramChatEvent, telegramChatMachine } from '../machines/telegram-chat';
-import { readConfig, secretsOf } from '../server/config';
+import { readConfig, secretsOf } from '../server/config/config';
 import { parseClients } from '../server/gate/access';
 import { renderIvr } from '../server/gate/ivr-binding';
-import { normalisePhone, samePhone } from '../server/gate/phone';
 import { gateLeg } from '../server/gate/zadarma-events';
+import { normalisePhone, samePhone } from '../server/lib/phone';
 import { uk } from '../server/texts/uk';
 
 // biome-ignore lint/suspicious/noExplicitAny: snapshots and params are inspected freely

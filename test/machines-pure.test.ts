@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initialTransition, transition } from 'xstate';
 import { whatsappMenuMachine } from '../machines/whatsapp-menu';
-import * as engineStep from '../server/machine-step';
+import * as engineStep from '../server/engine/machine-step';
 
 const dir = new URL('../machines', import.meta.url).pathname;
 

@@ -11,8 +11,8 @@ import * as assert from 'uvu/assert';
 import { commandUpdate, contactUpdate, textUpdate } from '../fixtures/telegram';
 import { incomingCall, outgoingCall } from '../fixtures/zadarma';
 import { IVR_MENU_TTL_MS } from '../machines/ivr-call';
-import { stateLabel } from '../server/engine';
-import type { ActorRecord } from '../server/engine-types';
+import { stateLabel } from '../server/engine/engine';
+import type { ActorRecord } from '../server/engine/types';
 import { CALLBACK_PATH, eventually, RELAY, type Rig, startRig, zadarmaOk } from './helpers/gate-harness';
 import {
   describePath,

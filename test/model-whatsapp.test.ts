@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DIALOG_TTL_MS, type RecordShiftParams } from '../machines/whatsapp-menu';
-import { stateLabel } from '../server/engine';
-import type { ActorRecord } from '../server/engine-types';
+import { stateLabel } from '../server/engine/engine';
+import type { ActorRecord } from '../server/engine/types';
 import { getEmployee } from '../storage/attendance';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { Chat } from './helpers/chat';

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buttonReply, listReply, nextMessageId, textMessage } from '../fixtures/whatsapp';
 import { JOBS, REMINDER_RUN_KEY, type ReminderRun } from '../server/channels/whatsapp/reminders';
-import { ConfigError, readConfig } from '../server/config';
+import { ConfigError, readConfig } from '../server/config/config';
 import { type EmployeeDoc, getEmployee } from '../storage/attendance';
 import { remove } from '../storage/store';
 import { type FakeD360, type Json, startFakeD360 } from './fakes/d360';

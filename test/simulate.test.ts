@@ -23,7 +23,7 @@ import {
 } from '../scripts/simulate-args';
 import { DEFAULT_TG_USER, DEV_CALLER, parseGates, TG_SECRET_HEADER } from '../scripts/simulate-gate';
 import { verifyWebhookSignature } from '../server/channels/zadarma/sign';
-import { normalisePhone } from '../server/gate/phone';
+import { normalisePhone } from '../server/lib/phone';
 import { eventually, startTestService } from './helpers/service';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buttonReply } from '../fixtures/whatsapp';
 import { WHATSAPP_MACHINE } from '../server/channels/whatsapp/channel';
-import type { ActorRecord } from '../server/engine-types';
+import type { ActorRecord } from '../server/engine/types';
 import { getEmployee } from '../storage/attendance';
 import { put } from '../storage/store';
 import { type FakeD360, startFakeD360 } from './fakes/d360';

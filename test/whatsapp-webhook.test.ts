@@ -11,8 +11,8 @@ import {
   textMessage,
   v1Text,
 } from '../fixtures/whatsapp';
-import { HISTORY_LIMIT } from '../server/engine';
-import type { ActorRecord } from '../server/engine-types';
+import { HISTORY_LIMIT } from '../server/engine/engine';
+import type { ActorRecord } from '../server/engine/types';
 import { getEmployee } from '../storage/attendance';
 import { getMessage, messageSent, messageStatus, type OutboundMessageDoc } from '../storage/messages';
 import { type FakeD360, startFakeD360 } from './fakes/d360';

@@ -1,12 +1,12 @@
 /**
  * The baseline of `npm run bench`: a bare Koa app answering `POST /webhook` with 200 after reading the
- * body with the service's own parser (server/body.ts readJson). Prints `listening <url>` when ready.
+ * body with the service's own parser (server/http/body.ts readJson). Prints `listening <url>` when ready.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { readJson } from '../../server/body';
+import { readJson } from '../../server/http/body';
 
 const app = new Koa();
 const router = new Router();

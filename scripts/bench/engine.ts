@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { buttonReply, textMessage } from '../../fixtures/whatsapp';
 import { dispatchWebhook, whatsappBinding } from '../../server/channels/whatsapp/channel';
 import { parseWebhook } from '../../server/channels/whatsapp/inbound';
-import { Engine } from '../../server/engine';
+import { Engine } from '../../server/engine/engine';
 import { LowdbStore } from '../../storage/lowdb';
 
 const fsync = process.env.FS !== 'off';

@@ -2,8 +2,8 @@ import { addDays, type IsoDate } from '../../machines/period';
 import type { Shift } from '../../machines/whatsapp-menu';
 import { EMPLOYEES, type EmployeeDoc } from '../../storage/attendance';
 import type { Store } from '../../storage/store';
-import { HttpError } from '../body';
-import { dateIn } from '../clock';
+import { HttpError } from '../http/body';
+import { dateIn } from '../lib/clock';
 import { ru } from '../texts/ru';
 
 /** One attendance record, as managers read it. Phones are NOT masked here: this is behind ADMIN_TOKEN. */

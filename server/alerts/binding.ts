@@ -8,11 +8,11 @@ import {
 } from '../../machines/admin-alerts';
 import { MACHINES } from '../../machines/index';
 import type { Store } from '../../storage/store';
-import { TELEGRAM_CHANNEL } from '../channels/telegram/binding';
-import { clockTimeIn } from '../clock';
-import type { Engine } from '../engine';
-import type { ActorRecord, Binding, EffectRunner, Plan } from '../engine-types';
-import type { Logger } from '../log';
+import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
+import type { Engine } from '../engine/engine';
+import type { ActorRecord, Binding, EffectRunner, Plan } from '../engine/types';
+import { clockTimeIn } from '../lib/clock';
+import type { Logger } from '../lib/log';
 import { uk } from '../texts/uk';
 
 export const ADMIN_ALERTS_MACHINE = MACHINES['admin-alerts'].name;

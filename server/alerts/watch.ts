@@ -1,6 +1,6 @@
 import type { Balance } from '../channels/zadarma/client';
-import type { Job } from '../jobs';
-import type { Logger } from '../log';
+import type { Job } from '../engine/jobs';
+import type { Logger } from '../lib/log';
 import type { AlertPayload } from './binding';
 
 /** Refused webhooks on one route within PROBE_WINDOW_MS that make an alert (someone probing). */

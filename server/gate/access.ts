@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { DocWrite, Store } from '../../storage/store';
-import type { Logger } from '../log';
-import { normalisePhone } from './phone';
+import type { Logger } from '../lib/log';
+import { normalisePhone } from '../lib/phone';
 
 /** An admin's decision about one phone (document `access/<phone>`); it overrides the lists. */
 export interface AccessDoc {

@@ -3,8 +3,8 @@ import type { GateOutcome } from '../../machines/gate-outcome';
 import { MACHINES } from '../../machines/index';
 import { callWrite, claimGate, releaseGate } from '../../storage/calls';
 import { alertActive, alertEffect } from '../alerts/binding';
-import { TELEGRAM_CHANNEL } from '../channels/telegram/binding';
-import type { Binding, Plan } from '../engine-types';
+import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
+import type { Binding, Plan } from '../engine/types';
 import { type Org, uk } from '../texts/uk';
 
 export const GATE_CALL_MACHINE = MACHINES['gate-call'].name;

@@ -1,6 +1,6 @@
 import { MACHINES } from '../../machines/index';
 import type { AnswerParams, IvrPrompt } from '../../machines/ivr-call';
-import type { Binding, Plan } from '../engine-types';
+import type { Binding, Plan } from '../engine/types';
 import { type Org, uk } from '../texts/uk';
 
 export const IVR_MACHINE = MACHINES['ivr-call'].name;

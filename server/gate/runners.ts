@@ -1,7 +1,7 @@
 import { pendingCallOf } from '../../storage/calls';
-import type { GatesConfig } from '../config';
-import type { Engine } from '../engine';
-import type { EffectRunner } from '../engine-types';
+import type { GatesConfig } from '../config/config';
+import type { Engine } from '../engine/engine';
+import type { EffectRunner } from '../engine/types';
 import { ACCESS_PARTITION, accessWrite } from './access';
 import { callKey, GATE_CALL_MACHINE } from './call-binding';
 

@@ -1,12 +1,12 @@
 import { CALLS, type CallDoc, pendingCallOf } from '../../storage/calls';
 import { put } from '../../storage/store';
-import type { GatesConfig } from '../config';
-import type { Engine } from '../engine';
-import type { Logger } from '../log';
+import type { GatesConfig } from '../config/config';
+import type { Engine } from '../engine/engine';
+import type { Logger } from '../lib/log';
+import { normalisePhone } from '../lib/phone';
 import type { Access } from './access';
 import { GATE_CALL_MACHINE } from './call-binding';
 import { IVR_MACHINE, ivrKey } from './ivr-binding';
-import { normalisePhone } from './phone';
 
 const START_EVENTS = new Set(['NOTIFY_START', 'NOTIFY_OUT_START', 'NOTIFY_ANSWER', 'NOTIFY_INTERNAL']);
 const END_EVENTS = new Set(['NOTIFY_END', 'NOTIFY_OUT_END']);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { MACHINES, type MachineName } from '../../machines/index';
 import type { Store } from '../../storage/store';
-import type { ActorRecord } from '../engine-types';
-import { maskPhones } from '../log';
+import type { ActorRecord } from '../engine/types';
+import { maskPhones } from '../lib/log';
 import { toMermaid } from './mermaid';
 
 /**

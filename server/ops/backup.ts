@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isLockFile } from '../../storage/service-lock';
 import { SEGMENT } from '../../storage/wal';
-import { VERSION } from '../version';
+import { VERSION } from '../lib/version';
 
 export const MANIFEST = 'manifest.json';
 /** Backups are folders named `switchboard-<UTC time>` inside the output folder. */

@@ -1,5 +1,5 @@
-import type { Config } from '../config';
-import { endsWithPath, type Platform, WEBHOOK_PATHS, webhookUrl } from '../public-url';
+import type { Config } from '../config/config';
+import { endsWithPath, type Platform, WEBHOOK_PATHS, webhookUrl } from '../lib/public-url';
 
 /**
  * One line of `npm run doctor`: what was checked, whether it is right, and what to do when it is not.

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, loadDotEnv, readConfig } from '../config';
+import { ConfigError, loadDotEnv, readConfig } from '../config/config';
 
 /**
  * What every operator command does first: `--env-file FILE` (e.g. the unit's /etc/switchboard/env) and

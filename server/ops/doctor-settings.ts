@@ -1,5 +1,5 @@
-import { type Config, ConfigError, readConfig } from '../config';
-import { maskPhones } from '../log';
+import { type Config, ConfigError, readConfig } from '../config/config';
+import { maskPhones } from '../lib/log';
 import { type CheckResult, fail, pass, skip } from './check';
 import { dataDirSetting } from './cli';
 

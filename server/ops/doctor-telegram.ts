@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { Config } from '../config/config';
 import { type CheckResult, fail, failedCall, foreignUrl, pass, setWebhooksFix, skip } from './check';
 import { telegramLastError, telegramMe, telegramWebhookInfo } from './platform-api';
 

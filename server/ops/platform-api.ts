@@ -5,7 +5,7 @@
 import { type Api, TelegramApiError, type User, type WebhookInfo } from 'node-telegram-bot-api';
 import { telegramApi } from '../channels/telegram/client';
 import { signRequest } from '../channels/zadarma/sign';
-import type { TelegramConfig, WhatsAppConfig, ZadarmaConfig } from '../config';
+import type { TelegramConfig, WhatsAppConfig, ZadarmaConfig } from '../config/config';
 
 const TIMEOUT_MS = 10_000;
 

@@ -2,8 +2,8 @@
  * `npm run webhooks -- set|show`: registers the service's webhook URLs where a platform has an API for
  * it, and reads back what is registered. The manual steps (no API) are listed by `manualSteps`.
  */
-import type { Config } from '../config';
-import { webhookUrl } from '../public-url';
+import type { Config } from '../config/config';
+import { webhookUrl } from '../lib/public-url';
 import { type CheckResult, failedCall, pass, skip } from './check';
 import { NOTIFICATIONS } from './doctor-zadarma';
 import {

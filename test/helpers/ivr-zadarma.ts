@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formBody } from '../../fixtures/zadarma';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../server/channels/zadarma/sign';
-import type { ActorRecord } from '../../server/engine-types';
+import type { ActorRecord } from '../../server/engine/types';
 import { CALLS, type CallDoc } from '../../storage/calls';
 import type { Store } from '../../storage/store';
 import { type HttpAnswer, http } from './service';

@@ -15,7 +15,7 @@ import {
 } from 'xstate';
 import { getShortestPaths, getSimplePaths, type StatePath } from 'xstate/graph';
 import { MACHINES, type MachineName } from '../../machines/index';
-import { stateLabel } from '../../server/engine';
+import { stateLabel } from '../../server/engine/engine';
 
 // biome-ignore lint/suspicious/noExplicitAny: events are checked field by field by each machine's model
 export type Ev = EventObject & Record<string, any>;

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfig } from '../../server/config';
-import { memoryLogger } from '../../server/log';
+import { readConfig } from '../../server/config/config';
+import { memoryLogger } from '../../server/lib/log';
 import { type Service, startService } from '../../server/service';
 
 const root = new URL('../..', import.meta.url).pathname;

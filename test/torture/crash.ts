@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { commandUpdate } from '../../fixtures/telegram';
 import { buttonReply, listReply, statusUpdate, textMessage, type WebhookBody } from '../../fixtures/whatsapp';
 import { incomingCall } from '../../fixtures/zadarma';
-import { HISTORY_LIMIT } from '../../server/engine';
+import { HISTORY_LIMIT } from '../../server/engine/engine';
 import { PARTITION_FILE } from '../../storage/layout';
 import { SEGMENT } from '../../storage/wal';
 import { startFakeD360 } from '../fakes/d360';

@@ -6,8 +6,8 @@
  */
 import { signed, type ZadarmaFields } from '../../fixtures/zadarma';
 import { WEBHOOK_SIGNATURE_HEADER } from '../../server/channels/zadarma/sign';
-import { readConfig, secretsOf } from '../../server/config';
-import { createLogger } from '../../server/log';
+import { readConfig, secretsOf } from '../../server/config/config';
+import { createLogger } from '../../server/lib/log';
 import { type Service, startService } from '../../server/service';
 import { type FakeD360, startFakeD360 } from '../fakes/d360';
 import { type Fakes, gateEnv, startFakes, TestClock } from '../helpers/gate-harness';

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { commandUpdate, contactUpdate } from '../../fixtures/telegram';
 import { textMessage } from '../../fixtures/whatsapp';
 import { incomingCall } from '../../fixtures/zadarma';
-import { ConfigError, readConfig } from '../../server/config';
+import { ConfigError, readConfig } from '../../server/config/config';
 import { CALLBACK_PATH, RELAY } from '../helpers/gate-harness';
 import { http, sleep, testEnv, tmpDataDir } from '../helpers/service';
 import { type Profile, pick, type Section, storeDigest } from './common';
@@ -174,8 +174,8 @@ export async function run(profile: Profile): Promise<Section> {
         200,
       );
     }
-    const auth = readFileSync(`${root}/server/admin/auth.ts`, 'utf-8');
-    const safe = readFileSync(`${root}/server/safe-equal.ts`, 'utf-8');
+    const auth = readFileSync(`${root}/server/http/admin-auth.ts`, 'utf-8');
+    const safe = readFileSync(`${root}/server/http/safe-equal.ts`, 'utf-8');
     assert.match(auth, /safeEqual\(token, adminToken\)/, 'the admin token is compared with safeEqual');
     assert.ok(
       !/token\s*===|===\s*adminToken|adminToken\s*===/.test(auth),

@@ -1,8 +1,11 @@
 import { Api, TelegramApiError } from 'node-telegram-bot-api';
 import { fromPath } from 'node-telegram-bot-api/node';
-import type { EffectOutcome, EffectRunner } from '../../engine-types';
-import type { Logger } from '../../log';
+import type { EffectOutcome, EffectRunner } from '../../engine/types';
+import type { Logger } from '../../lib/log';
 import type { TgCall } from './render';
+
+/** The outbox channel of Telegram messages (the gate bot's replies and the admins' alerts). */
+export const TELEGRAM_CHANNEL = 'telegram';
 
 /** The Bot API as Switchboard uses it: no retries inside (the outbox retries), a 10 s timeout. */
 export function telegramApi(token: string, apiRoot: string): Api {

@@ -1,5 +1,5 @@
 import type { Api } from 'node-telegram-bot-api';
-import type { Logger } from '../../log';
+import type { Logger } from '../../lib/log';
 
 const POLL_TIMEOUT_S = 25;
 

@@ -13,10 +13,10 @@ import {
 } from '../../../storage/attendance';
 import { getMessage, messageSent, messageStatus } from '../../../storage/messages';
 import type { DocWrite } from '../../../storage/store';
-import { dateIn } from '../../clock';
-import type { Engine } from '../../engine';
-import type { Binding, EffectRunner, MachineEvent } from '../../engine-types';
-import type { Logger } from '../../log';
+import type { Engine } from '../../engine/engine';
+import type { Binding, EffectRunner, MachineEvent } from '../../engine/types';
+import { dateIn } from '../../lib/clock';
+import type { Logger } from '../../lib/log';
 import type { SendResult } from './d360-client';
 import type { ParsedWebhook } from './inbound';
 import { renderReminderTemplate, renderView, type TemplateRef } from './render';

@@ -1,4 +1,4 @@
-import type { EffectOutcome } from '../../engine-types';
+import type { EffectOutcome } from '../../engine/types';
 import { post } from './http-post';
 import { overLimit } from './limits';
 

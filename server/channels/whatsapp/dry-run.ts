@@ -1,4 +1,4 @@
-import { maskPhones } from '../../log';
+import { maskPhones } from '../../lib/log';
 import type { SendResult } from './d360-client';
 import { overLimit } from './limits';
 

@@ -1,4 +1,4 @@
-import type { EffectOutcome } from '../../engine-types';
+import type { EffectOutcome } from '../../engine/types';
 
 /**
  * The documented limits of WhatsApp messages (Cloud API via 360dialog), checked before sending so a

@@ -1,11 +1,11 @@
 import type { IsoDate } from '../../../machines/period';
 import { EMPLOYEES, type EmployeeDoc, getEmployee, windowOpen } from '../../../storage/attendance';
 import { put } from '../../../storage/store';
-import { dateIn, minutesIn } from '../../clock';
-import type { Engine } from '../../engine';
-import type { MachineEvent } from '../../engine-types';
-import type { Job } from '../../jobs';
-import type { Logger } from '../../log';
+import type { Engine } from '../../engine/engine';
+import type { Job } from '../../engine/jobs';
+import type { MachineEvent } from '../../engine/types';
+import { dateIn, minutesIn } from '../../lib/clock';
+import type { Logger } from '../../lib/log';
 import { WHATSAPP_MACHINE, waKey } from './channel';
 
 /** Where the reminder's last run is stored (its own partition). */

@@ -1,5 +1,5 @@
-import type { EffectOutcome, EffectRow, EffectRunner } from '../../engine-types';
-import type { Logger } from '../../log';
+import type { EffectOutcome, EffectRow, EffectRunner } from '../../engine/types';
+import type { Logger } from '../../lib/log';
 import { uk } from '../../texts/uk';
 import { signRequest } from './sign';
 

@@ -1,11 +1,11 @@
 import Router from '@koa/router';
-import type { Store } from '../../storage/store';
-import { requireAdmin } from '../admin/auth';
+import type { Store } from '../../../storage/store';
+import { listActors } from '../../inspect/actors';
+import { readAsset } from '../../inspect/assets';
+import { machineInfo } from '../../inspect/machines';
+import { inspectPage } from '../../inspect/page';
+import { requireAdmin } from '../admin-auth';
 import { HttpError } from '../body';
-import { listActors } from '../inspect/actors';
-import { readAsset } from '../inspect/assets';
-import { machineInfo } from '../inspect/machines';
-import { inspectPage } from '../inspect/page';
 
 /**
  * The inspector (ADMIN_TOKEN): `GET /inspect` (the page), `/inspect/machines.json` (the registry with

@@ -1,4 +1,4 @@
-import type { Logger } from './log';
+import type { Logger } from '../lib/log';
 
 /** What the service hands every channel's wiring (WhatsApp, the gate). */
 export interface ChannelDeps {

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { IVR_PROMPTS, type IvrPrompt } from '../machines/ivr-call';
-import type { GateName } from '../machines/telegram-chat';
-import { isTimeZone } from './clock';
-import { normalisePhone } from './gate/phone';
-import { parsePublicUrl } from './public-url';
+import { IVR_PROMPTS, type IvrPrompt } from '../../machines/ivr-call';
+import type { GateName } from '../../machines/telegram-chat';
+import { isTimeZone } from '../lib/clock';
+import { normalisePhone } from '../lib/phone';
+import { parsePublicUrl } from '../lib/public-url';
 
 /** Every setting of the service, typed. Names and defaults are the contract in DESIGN.md. */
 export interface Config {

@@ -1,11 +1,11 @@
-import type { GateName, InfoTopic, TelegramChatEvent } from '../../../machines/telegram-chat';
-import { callStats, pendingCallOf, recentCalls } from '../../../storage/calls';
-import type { GatesConfig, ZadarmaConfig } from '../../config';
-import type { Engine } from '../../engine';
-import type { Access } from '../../gate/access';
-import { normalisePhone } from '../../gate/phone';
-import type { Logger } from '../../log';
-import { TELEGRAM_MACHINE, tgKey } from './binding';
+import type { GateName, InfoTopic, TelegramChatEvent } from '../../machines/telegram-chat';
+import { callStats, pendingCallOf, recentCalls } from '../../storage/calls';
+import type { GatesConfig, ZadarmaConfig } from '../config/config';
+import type { Engine } from '../engine/engine';
+import type { Logger } from '../lib/log';
+import { normalisePhone } from '../lib/phone';
+import type { Access } from './access';
+import { TELEGRAM_MACHINE, tgKey } from './chat-binding';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

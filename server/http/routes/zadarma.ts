@@ -1,16 +1,17 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { HttpError, readText } from '../body';
 import {
   verifyWebhookSignature,
   WEBHOOK_SIGNATURE_HEADER,
   webhookSignatureFields,
-} from '../channels/zadarma/sign';
-import type { GatesConfig } from '../config';
-import type { Engine } from '../engine';
-import type { Access } from '../gate/access';
-import { routeZadarmaEvent } from '../gate/zadarma-events';
-import type { Logger } from '../log';
+} from '../../channels/zadarma/sign';
+import type { GatesConfig } from '../../config/config';
+import type { Engine } from '../../engine/engine';
+import type { Access } from '../../gate/access';
+import { routeZadarmaEvent } from '../../gate/zadarma-events';
+import type { Logger } from '../../lib/log';
+import { HttpError, readText } from '../body';
+import { webhookAuth } from '../webhook-auth';
 
 /** Zadarma's notification bodies are small forms; anything larger is not Zadarma. */
 const ZADARMA_BODY_LIMIT = 64 * 1024;
@@ -27,7 +28,6 @@ export function zadarmaRoutes(deps: {
   gates: GatesConfig;
   secret?: string;
   log: Logger;
-  /** Told about every webhook refused for its signature (the "someone probing" alert). */
   onRefused?: (route: string) => void;
 }): Router {
   const { log } = deps;
@@ -41,21 +41,22 @@ export function zadarmaRoutes(deps: {
     ctx.body = echo;
   });
 
-  router.post('/zadarma/webhook', async (ctx) => {
+  // The signature covers form fields, so the guard reads them and leaves them for the handler.
+  const guard = webhookAuth('POST /zadarma/webhook', deps, async (ctx) => {
     const fields = await readFields(ctx);
+    ctx.state.fields = fields;
+    const signature = ctx.get(WEBHOOK_SIGNATURE_HEADER) || undefined;
+    if (!deps.secret || verifyWebhookSignature(fields, signature, deps.secret)) return undefined;
+    return {
+      log: 'zadarma: webhook with a wrong or missing signature refused',
+      fields: { event: (fields.event ?? '').slice(0, 40), signature: signature ? 'wrong' : 'missing' },
+      answer: 'wrong or missing Signature',
+    };
+  });
+
+  router.post('/zadarma/webhook', guard, async (ctx) => {
+    const fields = ctx.state.fields as Record<string, string>;
     const event = fields.event ?? '';
-    if (deps.secret) {
-      const signature = ctx.get(WEBHOOK_SIGNATURE_HEADER) || undefined;
-      if (!verifyWebhookSignature(fields, signature, deps.secret)) {
-        log.warn('zadarma: webhook with a wrong or missing signature refused', {
-          event: event.slice(0, 40),
-          ip: ctx.ip,
-          signature: signature ? 'wrong' : 'missing',
-        });
-        deps.onRefused?.('POST /zadarma/webhook');
-        throw new HttpError(401, 'wrong or missing Signature');
-      }
-    }
     if (!webhookSignatureFields(event)) {
       log.warn('zadarma: unknown event acknowledged and ignored', { event: event.slice(0, 40) });
       ctx.body = { status: 'ok' };

@@ -1,10 +1,4 @@
 import { ADMIN_ALERTS_KEY } from '../../machines/admin-alerts';
-import { fetchBalance } from '../channels/zadarma/client';
-import { type Config, secretsOf } from '../config';
-import type { Engine } from '../engine';
-import type { Binding, EffectRow, EffectRunner, Plan } from '../engine-types';
-import type { Job } from '../jobs';
-import { type Logger, maskPhones, maskSecrets } from '../log';
 import {
   ALERT_CHANNEL,
   type AlertPayload,
@@ -13,8 +7,14 @@ import {
   alertEffect,
   alertRunner,
   reportAlert,
-} from './binding';
-import { BALANCE_CAUSE, BalanceWatch, WebhookAuthWatch } from './watch';
+} from '../alerts/binding';
+import { BALANCE_CAUSE, BalanceWatch, WebhookAuthWatch } from '../alerts/watch';
+import { fetchBalance } from '../channels/zadarma/client';
+import { type Config, secretsOf } from '../config/config';
+import type { Engine } from '../engine/engine';
+import type { Job } from '../engine/jobs';
+import type { Binding, EffectRow, EffectRunner, Plan } from '../engine/types';
+import { type Logger, maskPhones, maskSecrets } from '../lib/log';
 
 /**
  * Admin alerts: the alerts actor's machine, the `alert` runner that feeds it, the in-process checks

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
-import type { Store } from '../../storage/store';
-import { monthOf, monthRows, toCsv } from '../admin/attendance-export';
-import { attendancePage } from '../admin/attendance-page';
-import { queryToken, requireAdmin } from '../admin/auth';
+import type { Store } from '../../../storage/store';
+import { monthOf, monthRows, toCsv } from '../../admin/attendance-export';
+import { attendancePage } from '../../admin/attendance-page';
+import { queryToken, requireAdmin } from '../admin-auth';
 
 /**
  * Attendance for managers (ADMIN_TOKEN): `GET /admin/attendance.csv?month=YYYY-MM` (one row per

@@ -1,4 +1,4 @@
-import type { IsoDate } from '../machines/period';
+import type { IsoDate } from '../../machines/period';
 
 /** The calendar date at instant `now` in time zone `tz` ('YYYY-MM-DD'). */
 const dateFormats = new Map<string, { format: Intl.DateTimeFormat; second: number; date: IsoDate }>();

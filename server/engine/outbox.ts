@@ -1,6 +1,6 @@
+import type { Logger } from '../lib/log';
 import type { Engine } from './engine';
-import type { EffectOutcome, EffectRow, EffectRunner } from './engine-types';
-import type { Logger } from './log';
+import type { EffectOutcome, EffectRow, EffectRunner } from './types';
 
 export interface RetryPolicy {
   /** First retry delay; doubles each attempt up to `maxDelayMs`. */

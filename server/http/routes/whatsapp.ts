@@ -1,11 +1,12 @@
 import Router from '@koa/router';
-import { HttpError, parseJson, readText } from '../body';
-import { dispatchWebhook } from '../channels/whatsapp/channel';
-import { parseWebhook } from '../channels/whatsapp/inbound';
-import type { WhatsAppConfig } from '../config';
-import type { Engine } from '../engine';
-import type { Logger } from '../log';
+import { dispatchWebhook } from '../../channels/whatsapp/channel';
+import { parseWebhook } from '../../channels/whatsapp/inbound';
+import type { WhatsAppConfig } from '../../config/config';
+import type { Engine } from '../../engine/engine';
+import type { Logger } from '../../lib/log';
+import { parseJson, readText } from '../body';
 import { safeEqual } from '../safe-equal';
+import { headerSecret, webhookAuth } from '../webhook-auth';
 
 /**
  * `GET /webhook`: the Meta-style verification handshake. `POST /webhook`: 360dialog deliveries,
@@ -18,7 +19,6 @@ export function whatsappRoutes(deps: {
   config: WhatsAppConfig;
   timezone: string;
   log: Logger;
-  /** Told about every webhook refused for its secret (the "someone probing" alert). */
   onRefused?: (route: string) => void;
 }): Router {
   const { config, log } = deps;
@@ -39,15 +39,19 @@ export function whatsappRoutes(deps: {
     ctx.body = 'verification failed';
   });
 
-  router.post('/webhook', async (ctx) => {
-    if (config.secretHeader) {
-      const got = ctx.get(config.secretHeader.name);
-      if (!got || !safeEqual(got, config.secretHeader.value)) {
-        log.warn('whatsapp: webhook without the secret header refused', { ip: ctx.ip });
-        deps.onRefused?.('POST /webhook');
-        throw new HttpError(401, 'missing or wrong secret header');
-      }
-    }
+  const { secretHeader } = config;
+  const guard = webhookAuth(
+    'POST /webhook',
+    deps,
+    secretHeader
+      ? headerSecret(secretHeader.name, secretHeader.value, {
+          log: 'whatsapp: webhook without the secret header refused',
+          answer: 'missing or wrong secret header',
+        })
+      : () => undefined,
+  );
+
+  router.post('/webhook', guard, async (ctx) => {
     const text = await readText(ctx);
     const body = parseJson(text);
     const parsed = parseWebhook(body);

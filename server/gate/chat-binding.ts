@@ -1,11 +1,11 @@
-import { MACHINES } from '../../../machines/index';
-import type { ReplyParams } from '../../../machines/telegram-chat';
-import type { Binding, Plan } from '../../engine-types';
-import { tgUserWrite } from '../../gate/access';
-import { type RenderOptions, renderTelegram } from './render';
+import { MACHINES } from '../../machines/index';
+import type { ReplyParams } from '../../machines/telegram-chat';
+import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
+import { type RenderOptions, renderTelegram } from '../channels/telegram/render';
+import type { Binding, Plan } from '../engine/types';
+import { tgUserWrite } from './access';
 
 export const TELEGRAM_MACHINE = MACHINES['telegram-chat'].name;
-export const TELEGRAM_CHANNEL = 'telegram';
 export const tgKey = (userId: number) => `tg:${userId}`;
 const userIdOf = (key: string) => Number(key.slice(3));
 

@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import type { Doc, DocWrite, Store } from '../storage/store';
+import type { Doc, DocWrite, Store } from '../../storage/store';
 
 /** An event as machines see it: a `type` plus plain JSON data. */
 export type MachineEvent = { type: string } & Record<string, unknown>;

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
-import { type DocWrite, put, remove, type Store } from '../storage/store';
+import { type DocWrite, put, remove, type Store } from '../../storage/store';
+import type { Logger } from '../lib/log';
+import { KeyedLock } from './keyed-lock';
+import { initialTransition, transition } from './machine-step';
 import type {
   ActorRecord,
   Binding,
@@ -9,10 +12,7 @@ import type {
   EmittedAction,
   MachineEvent,
   Plan,
-} from './engine-types';
-import { KeyedLock } from './keyed-lock';
-import type { Logger } from './log';
-import { initialTransition, transition } from './machine-step';
+} from './types';
 
 /** Transitions kept per actor for the inspector (each ~100–150 bytes with a real wamid as `ref`). */
 export const HISTORY_LIMIT = 10;

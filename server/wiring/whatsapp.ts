@@ -1,14 +1,14 @@
 import type Router from '@koa/router';
-import type { ChannelDeps } from '../../channel-deps';
-import type { Config } from '../../config';
-import type { Engine } from '../../engine';
-import type { Binding, EffectRunner } from '../../engine-types';
-import type { Job } from '../../jobs';
-import { whatsappRoutes } from '../../routes/whatsapp';
-import { WHATSAPP_CHANNEL, whatsappBinding, whatsappRunner } from './channel';
-import { sendD360 } from './d360-client';
-import { dryRunD360 } from './dry-run';
-import { ShiftReminders } from './reminders';
+import { WHATSAPP_CHANNEL, whatsappBinding, whatsappRunner } from '../channels/whatsapp/channel';
+import { sendD360 } from '../channels/whatsapp/d360-client';
+import { dryRunD360 } from '../channels/whatsapp/dry-run';
+import { ShiftReminders } from '../channels/whatsapp/reminders';
+import type { Config } from '../config/config';
+import type { Engine } from '../engine/engine';
+import type { Job } from '../engine/jobs';
+import type { Binding, EffectRunner } from '../engine/types';
+import { whatsappRoutes } from '../http/routes/whatsapp';
+import type { ChannelDeps } from './channel-deps';
 
 /** The WhatsApp attendance channel: its machine, its outbox runner, its webhook routes and the daily reminder. */
 export function whatsappChannel(config: Config, deps: ChannelDeps) {

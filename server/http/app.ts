@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import Koa from 'koa';
+import type { Logger } from '../lib/log';
 import { HttpError } from './body';
-import type { Logger } from './log';
 
 /**
  * The Koa app: one error boundary, then the routes. A 4xx says exactly what was wrong; anything else is

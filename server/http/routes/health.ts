@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import type { Store } from '../../storage/store';
-import type { Outbox } from '../outbox';
+import type { Store } from '../../../storage/store';
+import type { Outbox } from '../../engine/outbox';
 
 export const SERVICE_NAME = 'switchboard';
 

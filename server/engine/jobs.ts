@@ -1,4 +1,4 @@
-import type { Logger } from './log';
+import type { Logger } from '../lib/log';
 
 /** Work that is due at some time of day or every so often; `run` decides from `now` and stored data. */
 export interface Job {

@@ -1,6 +1,6 @@
+import type { Logger } from '../lib/log';
 import { DEDUPE_TTL_MS, type Engine } from './engine';
 import type { Job } from './jobs';
-import type { Logger } from './log';
 
 /** Finished actors (a gate call, a voice-menu call) are kept this long for the inspector, then dropped. */
 export const FINISHED_ACTOR_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -8,7 +8,7 @@ export const FINISHED_ACTOR_TTL_MS = 7 * 24 * 3600 * 1000;
 /**
  * Turns stored deadlines into TIMEOUT events (dialog expiry, call timeouts) and forgets dedupe keys
  * older than the platforms redeliver, and finished actors after their retention. A job of the Ticker
- * (server/jobs.ts): deadlines are data in the store, so they fire after a restart too, the first sweep
+ * (server/engine/jobs.ts): deadlines are data in the store, so they fire after a restart too, the first sweep
  * running at start.
  */
 export class Sweeper implements Job {

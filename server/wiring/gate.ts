@@ -1,21 +1,27 @@
 import type Router from '@koa/router';
-import type { ChannelDeps } from '../channel-deps';
-import { TELEGRAM_CHANNEL, telegramChatBinding } from '../channels/telegram/binding';
-import { drySender, liveSender, telegramApi, telegramRunner } from '../channels/telegram/client';
+import {
+  drySender,
+  liveSender,
+  TELEGRAM_CHANNEL,
+  telegramApi,
+  telegramRunner,
+} from '../channels/telegram/client';
 import { TelegramPoller } from '../channels/telegram/poller';
 import type { RenderOptions } from '../channels/telegram/render';
-import { handleUpdate, type UpdateDeps } from '../channels/telegram/updates';
 import { dryCallback, liveCallback, zadarmaRunner } from '../channels/zadarma/client';
-import type { Config } from '../config';
-import type { Engine } from '../engine';
-import type { Binding, EffectRunner } from '../engine-types';
-import { telegramRoutes } from '../routes/telegram';
-import { zadarmaRoutes } from '../routes/zadarma';
+import type { Config } from '../config/config';
+import type { Engine } from '../engine/engine';
+import type { Binding, EffectRunner } from '../engine/types';
+import { Access } from '../gate/access';
+import { gateCallBinding } from '../gate/call-binding';
+import { telegramChatBinding } from '../gate/chat-binding';
+import { handleUpdate, type UpdateDeps } from '../gate/chat-updates';
+import { ivrCallBinding } from '../gate/ivr-binding';
+import { accessRunner, gateRunner } from '../gate/runners';
+import { telegramRoutes } from '../http/routes/telegram';
+import { zadarmaRoutes } from '../http/routes/zadarma';
 import { uk } from '../texts/uk';
-import { Access } from './access';
-import { gateCallBinding } from './call-binding';
-import { ivrCallBinding } from './ivr-binding';
-import { accessRunner, gateRunner } from './runners';
+import type { ChannelDeps } from './channel-deps';
 
 /**
  * The gate deployment: the Telegram bot, the gate calls through Zadarma and the voice menu. Returns

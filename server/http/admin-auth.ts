@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
-import { HttpError } from '../body';
-import { safeEqual } from '../safe-equal';
+import { HttpError } from './body';
+import { safeEqual } from './safe-equal';
 
 /** The token a request carries: `Authorization: Bearer <token>`, else `?token=` (links, browsers). */
 export function requestToken(ctx: Context): string | undefined {
