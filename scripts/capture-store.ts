@@ -171,16 +171,10 @@ async function main(): Promise<void> {
     version: string;
   };
   const commit = gitOf(['rev-parse', 'HEAD']);
-  const codeChanges = gitOf([
-    'status',
-    '--porcelain',
-    '--',
-    'server',
-    'storage',
-    'machines',
-    'package.json',
-    'package-lock.json',
-  ]);
+  const serviceCode = ['server', 'storage', 'machines', 'package.json', 'package-lock.json'];
+  const codeChanges = gitOf(['status', '--porcelain', '--', ...serviceCode]);
+  // The commit that last changed the code which writes the store (HEAD may add only scripts and tests).
+  const serviceCommit = gitOf(['log', '-1', '--format=%H', '--', ...serviceCode]);
 
   const d360 = await startFakeD360({ apiKey: CAPTURE_ENV.D360_API_KEY });
   const tg = await startFakeTelegram({ token: CAPTURE_ENV.TELEGRAM_BOT_TOKEN });
@@ -328,6 +322,7 @@ async function main(): Promise<void> {
         package: pkg.name,
         version: pkg.version,
         commit,
+        serviceCodeCommit: serviceCommit,
         serviceCodeChanged: codeChanges !== '',
       },
       command: `npx tsx scripts/capture-store.ts --out ${relative(root, out)}`,
@@ -395,7 +390,13 @@ async function main(): Promise<void> {
 }
 
 type Manifest = {
-  madeBy: { package: string; version: string; commit: string; serviceCodeChanged: boolean };
+  madeBy: {
+    package: string;
+    version: string;
+    commit: string;
+    serviceCodeCommit: string;
+    serviceCodeChanged: boolean;
+  };
   command: string;
   capturedAtIso: string;
   today: string;
@@ -416,7 +417,7 @@ function readme(m: Manifest): string {
   return `# Captured store v1
 
 A \`DATA_DIR\` written by the service itself: version ${m.madeBy.version}, commit
-\`${m.madeBy.commit}\`${m.madeBy.serviceCodeChanged ? ' (with uncommitted changes to the service code)' : ''},
+\`${m.madeBy.commit}\` (service code as of \`${m.madeBy.serviceCodeCommit}\`${m.madeBy.serviceCodeChanged ? ', with uncommitted changes' : ''}),
 on ${m.capturedAtIso}.
 
 "v1" is the snapshot version of every machine it holds (${machines}). The store is format 2
