@@ -414,44 +414,61 @@ function readme(m: Manifest): string {
   const machines = Object.entries(m.machines)
     .map(([name, v]) => `${name} ${v}`)
     .join(', ');
+  const changed = m.madeBy.serviceCodeChanged ? ', with uncommitted changes' : '';
   return `# Captured store v1
 
-A \`DATA_DIR\` written by the service itself: version ${m.madeBy.version}, commit
-\`${m.madeBy.commit}\` (service code as of \`${m.madeBy.serviceCodeCommit}\`${m.madeBy.serviceCodeChanged ? ', with uncommitted changes' : ''}),
-on ${m.capturedAtIso}.
+A \`DATA_DIR\` written by the service itself, to prove that later versions still open it and finish
+what it left unfinished (\`test/captured-store.test.ts\`).
 
-"v1" is the snapshot version of every machine it holds (${machines}). The store is format 2
-(partition files + write-ahead log) with ${m.store.partitions} partitions.
+- made by: ${m.madeBy.package} ${m.madeBy.version}, commit \`${m.madeBy.commit}\`
+  (service code as of \`${m.madeBy.serviceCodeCommit}\`${changed})
+- captured: ${m.capturedAtIso} (${m.today} in Europe/Moscow)
+- command: \`${m.command}\` (it refuses to overwrite an existing folder)
+- machines (name and snapshot version): ${machines}
+- store: format 2 (partition files + write-ahead log), ${m.store.partitions} partitions
 
-\`test/captured-store.test.ts\` copies \`datadir/\` to a temp folder, starts the current service on it
-with the settings of \`MANIFEST.json\` (\`env\`, plus the fakes' origins in \`fakes\`) and the clock pinned
-to \`capturedAt\`, and completes every part below over HTTP. Later versions must keep that test green:
-**never edit or regenerate these files**. A store of a later format or machine version is captured
-into a new folder (\`fixtures/stores/v2\`, …) next to this one, and this one stays.
+"v1" is the snapshot version of every machine in it. **Never edit or regenerate these files**: a store
+of a later format or machine version is captured into a new folder (\`fixtures/stores/v2\`, …) next to
+this one, and this one stays, with its test.
 
-Made with \`${m.command}\` (the script refuses to overwrite an existing folder). It runs
-\`server/main.ts\` as a child process against the fake 360dialog, Telegram and Zadarma of \`test/fakes/\`:
+## How it was made
 
-1. **First run, stopped cleanly** (so its data is in the partition files \`p-*.json\`): employee
-   \`${m.employee.waId}\` ("${m.employee.name}") records ${m.employee.recorded.date} (three days before
-   ${m.today}) as "Дневная" through "Заполнить за период"; Telegram user \`${m.gateUser.userId}\` sends
-   /start and shares their own number \`${m.gateUser.phone}\` (in \`ALLOWED_PHONES\`), which authorises them.
-2. **Second run, killed with SIGKILL** (so its ${m.store.logCommits} commits are only in the write-ahead log
-   \`wal-*.log\`, not checkpointed):
-   - actor \`${m.employee.key}\` taps "Заполнить за период" again and is left in \`askingPeriod\`;
-   - \`${m.gateUser.key}\` sends /${m.gateCall.gate}: the callback to relay ${m.gateCall.relay} was accepted by
-     Zadarma (API_OK), so gate-call actor \`${String(m.gateCall.key)}\` is \`pending\` and holds the gate
-     (\`GATE_CALL_TIMEOUT_S=3600\`);
-   - employee \`${m.pendingReply.waId}\` writes "меню": the reply (outbox row \`${m.pendingReply.outboxId}\`, key
-     \`${m.pendingReply.key}\`) failed once with 503 and its retry was hanging at the kill, so it is pending
-     with one attempt stored.
+The script runs \`server/main.ts\` as a child process on a temp \`DATA_DIR\`, against the fake 360dialog,
+Telegram (webhook mode) and Zadarma of \`test/fakes/\`, with the settings in \`MANIFEST.json\` (\`env\`;
+\`fakes\` names the settings that point at the fakes), and drives it over HTTP:
 
-The script checks with \`storage/wal.ts\` that the log holds these commits and the partition files do not.
-Telegram update ids of the capture end at ${m.telegram.lastUpdateId}: later updates must be above it
-(the service deduplicates on update_id).
+1. First run, stopped cleanly (SIGTERM), so its data is in the partition files \`p-*.json\`:
+   - employee \`${m.employee.waId}\` ("${m.employee.name}") records ${m.employee.recorded.date}
+     as "Дневная" through "Заполнить за период";
+   - Telegram user \`${m.gateUser.userId}\` sends /start and shares their own number
+     \`${m.gateUser.phone}\` (in \`ALLOWED_PHONES\`): authorised.
+2. Second run, killed with SIGKILL, so its ${m.store.logCommits} commits are only in the write-ahead log
+   \`wal-*.log\` (never checkpointed):
+   - actor \`${m.employee.key}\` taps "Заполнить за период" again: left in \`askingPeriod\`;
+   - \`${m.gateUser.key}\` sends /${m.gateCall.gate}; Zadarma accepts the callback to relay
+     ${m.gateCall.relay} (API_OK): gate-call actor \`${String(m.gateCall.key)}\`
+     is \`pending\` and holds the gate (\`GATE_CALL_TIMEOUT_S=3600\`);
+   - employee \`${m.pendingReply.waId}\` writes "меню": the reply (outbox row
+     \`${m.pendingReply.outboxId}\`, key \`${m.pendingReply.key}\`) failed once with
+     503 and its retry was hanging at the kill: pending, one attempt stored.
+
+The script checks with the store's own reader (\`storage/wal.ts\`) that the log holds these commits and
+the partition files do not. Only the partitions the first run touched have a file (a missing one is
+empty). Telegram update ids of the capture end at ${m.telegram.lastUpdateId}: later updates must be
+above it (the service deduplicates on update_id).
 
 \`service.lock\` is left out: a lock naming another host counts as held, so a copy opened on another
 machine would refuse to start. Without it the service starts as after any crash.
+
+## How the test uses it
+
+It copies \`datadir/\` to a temp folder and starts the current service on it in-process with these
+settings and its clock starting at \`capturedAt\` (times in the store are absolute: without that, the
+30-minute dialog timeout and \`GATE_CALL_TIMEOUT_S\` would have expired), then: the pending reply is
+delivered once; the employee sends a period, picks a shift and gets "Смена записана ✅", with
+${m.employee.recorded.date} still in their status; a /${m.gateCall.gate} is told the gate is busy, a
+NOTIFY_END (cancel, duration > 0) tells the user "✅ Ворота відчинено!", and the next /${m.gateCall.gate}
+places a new callback.
 
 | file | bytes |
 | --- | --- |
