@@ -33,6 +33,8 @@ export class Chat {
     readonly url: string,
     readonly fake: FakeD360,
     readonly waId: string,
+    /** Their WhatsApp profile name (the builders' default when not given). */
+    readonly name?: string,
   ) {}
 
   replies(): Json[] {
@@ -53,15 +55,15 @@ export class Chat {
   }
 
   say(text: string, id = nextMessageId()) {
-    return this.send(textMessage({ from: this.waId, body: text, id }));
+    return this.send(textMessage({ from: this.waId, name: this.name, body: text, id }));
   }
   tap(buttonId: string) {
-    return this.send(buttonReply({ from: this.waId, buttonId }));
+    return this.send(buttonReply({ from: this.waId, name: this.name, buttonId }));
   }
   pick(rowId: string) {
-    return this.send(listReply({ from: this.waId, rowId }));
+    return this.send(listReply({ from: this.waId, name: this.name, rowId }));
   }
   media(kind: 'image' | 'sticker') {
-    return this.send(mediaMessage({ from: this.waId, kind }));
+    return this.send(mediaMessage({ from: this.waId, name: this.name, kind }));
   }
 }
