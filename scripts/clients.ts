@@ -6,8 +6,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadDotEnv } from '../server/config/config';
-import { parseClients } from '../server/gate/access';
-import { normalisePhone } from '../server/lib/phone';
+import { type ClientRow, clientMap, clientsCsv, readClientsCsv } from '../server/gate/clients-csv';
 
 function usage(): never {
   process.stderr.write(
@@ -27,46 +26,51 @@ function main(): void {
     );
     process.exit(2);
   }
-  const current = existsSync(target)
-    ? parseClients(readFileSync(target, 'utf-8'))
-    : new Map<string, string>();
+  const current = existsSync(target) ? clientMap(readCsv(target)) : new Map<string, string>();
   if (command === 'list') {
-    for (const [phone, name] of current) process.stdout.write(`+${phone},${name}\n`);
+    process.stdout.write(
+      clientsCsv(
+        [...current].map(([phone, name]) => [`+${phone}`, name]),
+        false,
+      ),
+    );
     process.stdout.write(`${current.size} clients in ${target}\n`);
     return;
   }
   if (command !== 'import' || !file) usage();
-  const lines = readFileSync(file, 'utf-8')
-    .replace(/^\uFEFF/, '')
-    .split(/\r?\n/);
+  const rows = readCsv(file);
   let added = 0;
   let updated = 0;
   const bad: string[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    const [rawPhone = '', ...rest] = line.split(',');
-    const phone = normalisePhone(rawPhone.trim().replace(/^"|"$/g, ''));
+  for (const { line, phone, name, cells } of rows) {
     if (!phone) {
-      if (i > 0) bad.push(`line ${i + 1}: "${line.slice(0, 60)}"`);
-      return;
+      if (line > 1) bad.push(`line ${line}: "${cells.join(',').slice(0, 60)}"`);
+      continue;
     }
-    const name = rest.join(',').trim().replace(/^"|"$/g, '');
     if (!current.has(phone)) added++;
     else if (current.get(phone) !== name) updated++;
     current.set(phone, name);
-  });
-  const csv = [
-    'phone,name',
-    ...[...current].map(([phone, name]) => `${phone},${name.includes(',') ? `"${name}"` : name}`),
-  ].join('\n');
+  }
   const tmp = join(dirname(target), `.${basename(target)}.tmp`);
-  writeFileSync(tmp, `${csv}\n`, 'utf-8');
+  writeFileSync(tmp, clientsCsv(current), 'utf-8');
   renameSync(tmp, target);
   process.stdout.write(
     `${added} added, ${updated} updated, ${bad.length} skipped; ${current.size} clients in ${target}\n`,
   );
   for (const b of bad) process.stdout.write(`  skipped ${b}: not a phone number\n`);
   if (bad.length > 0) process.exitCode = 1;
+}
+
+/**
+ * The records of a clients CSV. One the CSV cannot be read past (an unclosed quote) stops the script
+ * before anything is written: the records after it would be lost.
+ */
+function readCsv(path: string): ClientRow[] {
+  const { rows, errors } = readClientsCsv(readFileSync(path, 'utf-8'));
+  if (errors.length === 0) return rows;
+  for (const e of errors) process.stderr.write(`${path}: ${e}\n`);
+  process.stderr.write(`${path} is not valid CSV: fix it; nothing was changed\n`);
+  process.exit(1);
 }
 
 main();

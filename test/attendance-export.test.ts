@@ -1,6 +1,15 @@
+import { parse } from 'csv-parse/sync';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { csvCell, daysOf, monthOf, shiftMonth, toCsv } from '../server/admin/attendance-export';
+import {
+  type AttendanceRow,
+  type CsvSeparator,
+  daysOf,
+  monthOf,
+  separatorOf,
+  shiftMonth,
+  toCsv,
+} from '../server/admin/attendance-export';
 import { employeeSeen, recordShifts } from '../storage/attendance';
 import { http, startTestService, type TestService } from './helpers/service';
 
@@ -35,16 +44,41 @@ test.after(async (ctx) => {
   await ctx.svc.stop();
 });
 
+/** The record toCsv writes for one day of an employee of this name (the line after the header). */
+function recordOf(name: string, sep: CsvSeparator = ','): string {
+  const row: AttendanceRow = { name, phone: '79990000009', date: '2026-11-01', shift: 'day', recordedAt: 0 };
+  return toCsv([row], sep).split('\r\n')[1] ?? '';
+}
+const REST = ['79990000009', '2026-11-01', 'Дневная', '1970-01-01T00:00:00.000Z'];
+
 test('CSV cells: quoting as RFC 4180, and nothing a spreadsheet would run as a formula', () => {
-  assert.is(csvCell('plain'), 'plain');
-  assert.is(csvCell('a,b'), '"a,b"');
-  assert.is(csvCell('say "hi"'), '"say ""hi"""');
-  assert.is(csvCell('two\nlines'), '"two\nlines"');
-  assert.is(csvCell('=1+1'), "'=1+1");
-  assert.is(csvCell('+7999'), "'+7999");
-  assert.is(csvCell('@SUM(A1)'), "'@SUM(A1)");
+  const rest = `,${REST.join(',')}`;
+  assert.is(recordOf('plain'), `plain${rest}`);
+  assert.is(recordOf('a,b'), `"a,b"${rest}`);
+  assert.is(recordOf('say "hi"'), `"say ""hi"""${rest}`);
+  assert.is(recordOf('two\nlines'), `"two\nlines"${rest}`);
+  assert.is(recordOf('=1+1'), `'=1+1${rest}`);
+  assert.is(recordOf('+7999'), `'+7999${rest}`);
+  assert.is(recordOf('@SUM(A1)'), `'@SUM(A1)${rest}`);
+  assert.is(recordOf('-1'), `'-1${rest}`);
   const csv = toCsv([]);
-  assert.ok(csv.startsWith('\uFEFFname,phone,date,shift,recorded_at\r\n'));
+  assert.is(csv, '\uFEFFname,phone,date,shift,recorded_at\r\n');
+});
+
+test('CSV for Excel: semicolons between cells, quoting for semicolons and quotes, not for commas', () => {
+  const rest = `;${REST.join(';')}`;
+  assert.is(recordOf('plain', ';'), `plain${rest}`);
+  assert.is(recordOf('a,b', ';'), `a,b${rest}`);
+  assert.is(recordOf('a;b', ';'), `"a;b"${rest}`);
+  assert.is(recordOf('say "hi"', ';'), `"say ""hi"""${rest}`);
+  assert.is(recordOf('=1+1', ';'), `'=1+1${rest}`);
+  assert.is(toCsv([], ';'), '\uFEFFname;phone;date;shift;recorded_at\r\n');
+  assert.is(separatorOf(undefined), ',');
+  assert.is(separatorOf('comma'), ',');
+  assert.is(separatorOf('semicolon'), ';');
+  assert.is(separatorOf(';'), ';');
+  for (const bad of ['tab', 'SEMICOLON', ['semicolon', 'comma']])
+    assert.throws(() => separatorOf(bad), /comma or semicolon/);
 });
 
 test('months: validated, defaulted to the current one, with their days', () => {
@@ -79,6 +113,40 @@ test('GET /admin/attendance.csv: one row per employee and day of the month, BOM,
   ]);
 });
 
+test('GET /admin/attendance.csv?sep=semicolon: the same rows with `;`, parsed back by a CSV library', async (ctx) => {
+  const get = async (query: string) => {
+    const res = await fetch(`${ctx.svc.url}/admin/attendance.csv?month=2026-11${query}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.is(res.status, 200, query);
+    return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
+  };
+  const comma = await get('');
+  const semi = await get('&sep=semicolon');
+  assert.is(semi.res.headers.get('content-type'), 'text/csv; charset=utf-8');
+  assert.is(semi.res.headers.get('content-disposition'), 'attachment; filename=attendance-2026-11-excel.csv');
+  assert.equal([...semi.bytes.slice(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 byte order mark');
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(semi.bytes).slice(1);
+  const at = new Date(T).toISOString();
+  assert.equal(text.split('\r\n'), [
+    'name;phone;date;shift;recorded_at',
+    `"'=HYPERLINK(""x"")";79990000003;2026-11-05;Дневная;${at}`,
+    `Антон;79990000001;2026-11-30;Выходной;${at}`,
+    `"Яна, ""старшая""";79990000002;2026-11-01;Дневная;${at}`,
+    `"Яна, ""старшая""";79990000002;2026-11-02;Ночная;${at}`,
+    '',
+  ]);
+  const rows = parse(Buffer.from(semi.bytes), { bom: true, delimiter: ';' });
+  assert.equal(rows, parse(Buffer.from(comma.bytes), { bom: true }), 'the same rows as the comma export');
+  assert.is(rows.length, 5);
+  assert.equal(rows[3], ['Яна, "старшая"', '79990000002', '2026-11-01', 'Дневная', at]);
+  const encoded = await get('&sep=%3B');
+  assert.equal([...encoded.bytes], [...semi.bytes], 'sep=; is the same');
+  const bad = await http(`${ctx.svc.url}/admin/attendance.csv?month=2026-11&sep=tab&token=${TOKEN}`);
+  assert.is(bad.status, 400);
+  assert.match(bad.text, 'comma or semicolon');
+});
+
 test('a bad month is a 400 naming the format; no month is the current one', async (ctx) => {
   const bad = await http(`${ctx.svc.url}/admin/attendance.csv?month=2026-13&token=${TOKEN}`);
   assert.is(bad.status, 400);
@@ -88,7 +156,7 @@ test('a bad month is a 400 naming the format; no month is the current one', asyn
   assert.is(now.headers.get('content-disposition'), 'attachment; filename=attendance-2026-11.csv');
 });
 
-test('GET /admin/attendance: the month as a table with full phones, navigation and the CSV link', async (ctx) => {
+test('GET /admin/attendance: the month as a table with full phones, navigation and the CSV links', async (ctx) => {
   const res = await http(`${ctx.svc.url}/admin/attendance?month=2026-11&token=${TOKEN}`);
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', 'text/html');
@@ -96,6 +164,8 @@ test('GET /admin/attendance: the month as a table with full phones, navigation a
   assert.match(res.text, 'Яна, &quot;старшая&quot;');
   assert.not.match(res.text, '=HYPERLINK("x")', 'names are escaped');
   assert.match(res.text, `href="/admin/attendance.csv?month=2026-11&amp;token=${TOKEN}"`);
+  assert.match(res.text, `href="/admin/attendance.csv?month=2026-11&amp;sep=semicolon&amp;token=${TOKEN}"`);
+  assert.match(res.text, '>CSV для Excel (;)</a>');
   assert.match(res.text, `href="/admin/attendance?month=2026-10&amp;token=${TOKEN}"`);
   assert.match(res.text, `href="/admin/attendance?month=2026-12&amp;token=${TOKEN}"`);
   assert.match(res.text, 'data-date="2026-11-02" data-shift="night"');

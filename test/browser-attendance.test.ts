@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,8 +8,8 @@ import { browserMissing, launchBrowser, screenshotPath, watchPage } from './help
 import { startTestService, type TestService } from './helpers/service';
 
 /**
- * The managers' attendance page in a real browser: the seeded month as a table, the CSV download
- * link (a real download), month navigation carrying the token, 401 without it, nothing fetched
+ * The managers' attendance page in a real browser: the seeded month as a table, the two CSV download
+ * links (real downloads), month navigation carrying the token, 401 without it, nothing fetched
  * from elsewhere.
  */
 const TOKEN = 'browser-attendance-token';
@@ -96,6 +97,27 @@ it('the download link gives the month as CSV (UTF-8 with BOM)', async (ctx) => {
     `Ольга Петрова,79991110001,2026-11-01,Дневная,${new Date(AT).toISOString()}`,
     `Ольга Петрова,79991110001,2026-11-02,Ночная,${new Date(AT).toISOString()}`,
     `Ольга Петрова,79991110001,2026-11-03,Выходной,${new Date(AT).toISOString()}`,
+  ]);
+});
+
+it('the Excel link gives the same rows separated by `;` (UTF-8 with BOM)', async (ctx) => {
+  assert.is(await ctx.page.textContent('a.download.excel'), 'CSV для Excel (;)');
+  const [download] = await Promise.all([
+    ctx.page.waitForEvent('download'),
+    ctx.page.click('a.download.excel'),
+  ]);
+  assert.is(download.suggestedFilename(), 'attendance-2026-11-excel.csv');
+  const file = screenshotPath('attendance-2026-11-excel.csv');
+  await download.saveAs(file);
+  const bytes = readFileSync(file);
+  assert.equal([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  const at = new Date(AT).toISOString();
+  assert.equal(parse(bytes, { bom: true, delimiter: ';' }), [
+    ['name', 'phone', 'date', 'shift', 'recorded_at'],
+    ['Иван', '79991110002', '2026-11-02', 'Дневная', at],
+    ['Ольга Петрова', '79991110001', '2026-11-01', 'Дневная', at],
+    ['Ольга Петрова', '79991110001', '2026-11-02', 'Ночная', at],
+    ['Ольга Петрова', '79991110001', '2026-11-03', 'Выходной', at],
   ]);
 });
 

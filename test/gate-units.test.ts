@@ -11,7 +11,7 @@ import { decideOutcome, OUTCOME_RULES } from '../machines/gate-outcome';
 import { IVR_MAX_ATTEMPTS, IVR_PROMPTS, type IvrEvent, ivrCallMachine } from '../machines/ivr-call';
 import { type TelegramChatEvent, telegramChatMachine } from '../machines/telegram-chat';
 import { readConfig, secretsOf } from '../server/config/config';
-import { parseClients } from '../server/gate/access';
+import { clientMap, clientsCsv, parseClients, readClientsCsv } from '../server/gate/clients-csv';
 import { renderIvr } from '../server/gate/ivr-binding';
 import { gateLeg } from '../server/gate/zadarma-events';
 import { normalisePhone, samePhone } from '../server/lib/phone';
@@ -543,6 +543,42 @@ test('parseClients: header, BOM, quotes, CRLF, blank lines, names with commas', 
   assert.is(parseClients('').size, 0);
   assert.is(parseClients('phone,name\n').size, 0);
   assert.is(parseClients('"phone","name"\r\n"0501112233","A"').get('380501112233'), 'A');
+});
+
+test('readClientsCsv: line numbers, unquoted commas and stray quotes in names, lone CR, bad CSV named', () => {
+  const { rows, errors } = readClientsCsv(
+    '0501112233,Ivan "Kum" Petrenko\n\n0501112234,  Kv 5, pid 2,,\r0501112235,"Яна, ""старшая"""\n# note\n',
+  );
+  assert.equal(errors, []);
+  assert.equal(
+    rows.map((r) => [r.line, r.phone, r.name]),
+    [
+      [1, '380501112233', 'Ivan "Kum" Petrenko'],
+      [3, '380501112234', 'Kv 5, pid 2'],
+      [4, '380501112235', 'Яна, "старшая"'],
+      [5, null, ''],
+    ],
+  );
+  assert.equal(rows[3]?.cells, ['# note']);
+  const broken = readClientsCsv('0501112233,A\n0501112234,"B\n');
+  assert.equal([...clientMap(broken.rows)], [['380501112233', 'A']]);
+  assert.is(broken.errors.length, 1);
+  assert.match(broken.errors[0] ?? '', /^Quote Not Closed.*the last good record ends on line 1\)$/);
+});
+
+test('clientsCsv: names with quotes, commas and line breaks read back the same; header optional', () => {
+  const clients = new Map([
+    ['380501112233', 'Яна, "старшая"'],
+    ['380501112234', '"Кум"'],
+    ['380501112235', "кв. 5\nпід'їзд 2"],
+    ['380501112236', ''],
+    ['380501112237', 'Петро'],
+  ]);
+  const text = clientsCsv(clients);
+  assert.is(text.split('\n')[0], 'phone,name');
+  assert.ok(text.includes('380501112233,"Яна, ""старшая"""\n'), text);
+  assert.equal([...parseClients(text)], [...clients]);
+  assert.is(clientsCsv([['+380501112237', 'Петро']], false), '+380501112237,Петро\n');
 });
 
 const RELAYS = { hvirtka: '380637442017', vorota: '380930063585' };

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import { addDays, type IsoDate } from '../../machines/period';
 import type { Shift } from '../../machines/whatsapp-menu';
 import { EMPLOYEES, type EmployeeDoc } from '../../storage/attendance';
@@ -54,21 +55,31 @@ export function monthRows(store: Store, month: string): AttendanceRow[] {
 
 export const CSV_HEADER = ['name', 'phone', 'date', 'shift', 'recorded_at'];
 
+/** `,` (RFC 4180, the default) or `;`, which Excel in a Russian locale expects when opening a CSV file. */
+export type CsvSeparator = ',' | ';';
+
+/** The separator asked for in the query (`sep=semicolon` or `sep=;`); a comma when none; 400 otherwise. */
+export function separatorOf(raw: unknown): CsvSeparator {
+  if (raw === undefined || raw === '' || raw === 'comma' || raw === ',') return ',';
+  if (raw === 'semicolon' || raw === ';') return ';';
+  throw new HttpError(400, `sep must be comma or semicolon, got "${String(raw).slice(0, 20)}"`);
+}
+
 /**
- * RFC 4180 CSV with a UTF-8 byte order mark (so spreadsheet programs read the Cyrillic right) and CRLF
- * line ends. A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`…: a WhatsApp profile
- * name is chosen by its owner) is prefixed with `'`.
+ * CSV with a UTF-8 byte order mark (so spreadsheet programs read the Cyrillic right), CRLF line ends
+ * and RFC 4180 quoting. A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`…: a
+ * WhatsApp profile name is chosen by its owner) is prefixed with `'`.
  */
-export function toCsv(rows: AttendanceRow[]): string {
-  const lines = [CSV_HEADER, ...rows.map(csvCells)].map((cells) => cells.map(csvCell).join(','));
-  return `\uFEFF${lines.join('\r\n')}\r\n`;
+export function toCsv(rows: AttendanceRow[], delimiter: CsvSeparator = ','): string {
+  return stringify([CSV_HEADER, ...rows.map(csvCells)], {
+    bom: true,
+    delimiter,
+    record_delimiter: 'windows',
+    quote_record_delimiter: true, // a lone `\n` in a name too, not only `\r\n`
+    escape_formulas: true,
+  });
 }
 
 function csvCells(r: AttendanceRow): string[] {
   return [r.name, r.phone, r.date, ru.shifts[r.shift] ?? r.shift, new Date(r.recordedAt).toISOString()];
-}
-
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

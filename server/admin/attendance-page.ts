@@ -6,7 +6,7 @@ import { escapeHtml, withToken } from './html';
 const t = ru.attendancePage;
 const SHORT = t.shortShifts;
 
-/** The month as a table for managers: one row per employee, one column per day, and the CSV link. */
+/** The month as a table for managers: one row per employee, one column per day, and the CSV links. */
 export function attendancePage(month: string, rows: AttendanceRow[], token: string | undefined): string {
   const days = daysOf(month);
   const people = new Map<string, { name: string; phone: string; days: Map<string, AttendanceRow> }>();
@@ -19,6 +19,7 @@ export function attendancePage(month: string, rows: AttendanceRow[], token: stri
     new Date(`${month}-01T00:00:00Z`),
   );
   const csv = withToken('/admin/attendance.csv', token, { month });
+  const csvExcel = withToken('/admin/attendance.csv', token, { month, sep: 'semicolon' });
   const nav = (delta: number, text: string) =>
     `<a href="${escapeHtml(withToken('/admin/attendance', token, { month: shiftMonth(month, delta) }))}">${text}</a>`;
   const head = days
@@ -64,6 +65,7 @@ td.n{font-weight:bold}
 ${nav(-1, t.previous)} ${nav(1, t.next)}
 <form method="get" action="/admin/attendance">${hidden}<input type="month" name="month" value="${escapeHtml(month)}"> <button>${t.show}</button></form>
 <a class="download" href="${escapeHtml(csv)}" download>${escapeHtml(t.download(month))}</a>
+<a class="download excel" href="${escapeHtml(csvExcel)}" download title="${escapeHtml(t.downloadExcelHint)}">${escapeHtml(t.downloadExcel)}</a>
 </nav>
 <p class="legend"><span class="s-day">${SHORT.day} — ${ru.shifts.day}</span><span class="s-night">${SHORT.night} — ${ru.shifts.night}</span><span class="s-off">${SHORT.off} — ${ru.shifts.off}</span>
 ${t.counts(people.size, rows.length)}</p>

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { DocWrite, Store } from '../../storage/store';
 import type { Logger } from '../lib/log';
 import { normalisePhone } from '../lib/phone';
+import { clientMap, readClientsCsv } from './clients-csv';
 
 /** An admin's decision about one phone (document `access/<phone>`); it overrides the lists. */
 export interface AccessDoc {
@@ -89,21 +90,16 @@ export class Access {
       return this.clients;
     }
     if (stamp !== this.clientsStamp) {
-      this.clients = parseClients(readFileSync(file, 'utf-8'));
+      const { rows, errors } = readClientsCsv(readFileSync(file, 'utf-8'));
+      this.clients = clientMap(rows);
       this.clientsStamp = stamp;
       this.log.info('CLIENTS_FILE loaded', { file, clients: this.clients.size });
+      if (errors.length > 0)
+        this.log.warn('CLIENTS_FILE is not valid CSV; clients after the error may be missing', {
+          file,
+          errors,
+        });
     }
     return this.clients;
   }
-}
-
-/** `phone,name` lines (a header line and blank lines are skipped); phone → name. */
-export function parseClients(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
-    const [rawPhone, ...rest] = line.split(',');
-    const phone = rawPhone ? normalisePhone(rawPhone.trim().replace(/^"|"$/g, '')) : null;
-    if (phone) out.set(phone, rest.join(',').trim().replace(/^"|"$/g, ''));
-  }
-  return out;
 }

@@ -62,6 +62,9 @@ export const ru = {
     next: 'следующий месяц →',
     show: 'Показать',
     download: (month: string) => `Скачать CSV (${month})`,
+    downloadExcel: 'CSV для Excel (;)',
+    downloadExcelHint:
+      'Столбцы разделены точкой с запятой: так Excel с русскими настройками открывает файл сразу',
     recordedAt: (shift: string, at: string) => `${shift} — записано ${at}`,
     counts: (people: number, records: number) => `${people} сотрудник(ов), ${records} записей`,
     empty: 'За этот месяц записей нет.',

@@ -143,7 +143,7 @@ export interface CliResult {
 
 /** `node --import tsx scripts/<name>.ts …args` with the settings given (and nothing from `.env`). */
 export function runCli(
-  name: 'doctor' | 'webhooks' | 'backup' | 'restore',
+  name: 'doctor' | 'webhooks' | 'backup' | 'restore' | 'clients',
   args: string[],
   env: Record<string, string>,
   timeoutMs = 30_000,

@@ -1,12 +1,13 @@
 import Router from '@koa/router';
 import type { Store } from '../../../storage/store';
-import { monthOf, monthRows, toCsv } from '../../admin/attendance-export';
+import { monthOf, monthRows, separatorOf, toCsv } from '../../admin/attendance-export';
 import { attendancePage } from '../../admin/attendance-page';
 import { queryToken, requireAdmin } from '../admin-auth';
 
 /**
  * Attendance for managers (ADMIN_TOKEN): `GET /admin/attendance.csv?month=YYYY-MM` (one row per
- * employee and day, UTF-8 with BOM) and `GET /admin/attendance?month=` (the month as a table).
+ * employee and day, UTF-8 with BOM; `&sep=semicolon` for Excel in a Russian locale) and
+ * `GET /admin/attendance?month=` (the month as a table).
  * Phones are shown in full here: managers need them, and the token guards them.
  */
 export function attendanceRoutes(deps: {
@@ -20,9 +21,13 @@ export function attendanceRoutes(deps: {
 
   router.get('/admin/attendance.csv', guard, (ctx) => {
     const month = monthOf(ctx.query.month, deps.timezone, deps.clock());
+    const sep = separatorOf(ctx.query.sep);
     ctx.type = 'text/csv; charset=utf-8';
-    ctx.set('Content-Disposition', `attachment; filename=attendance-${month}.csv`);
-    ctx.body = toCsv(monthRows(deps.store, month));
+    ctx.set(
+      'Content-Disposition',
+      `attachment; filename=attendance-${month}${sep === ';' ? '-excel' : ''}.csv`,
+    );
+    ctx.body = toCsv(monthRows(deps.store, month), sep);
   });
 
   router.get('/admin/attendance', guard, (ctx) => {
