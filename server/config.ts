@@ -6,7 +6,7 @@ import { isTimeZone } from './clock';
 import { normalisePhone } from './gate/phone';
 import { parsePublicUrl } from './public-url';
 
-/** Every setting of the service, typed. Names and defaults are the contract in DESIGN.md. */
+/** Every setting of the service, typed. Names and defaults are the contract: README.md, "Settings". */
 export interface Config {
   port: number;
   host: string;
