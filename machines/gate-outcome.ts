@@ -3,7 +3,8 @@
  *
  * A GSM relay never answers: it sees the caller id, REJECTS the call and fires the relay. So the
  * evidence that the gate opened is "it rang, then it was rejected": disposition `cancel` with a
- * duration above zero. The old system flipped this rule four times (seed-gate-system-inventory.md §3),
+ * duration above zero. The old system flipped this rule four times (see
+ * docs/protocols/zadarma.md#dispositions-and-the-outcome-of-a-gate-call),
  * which is why it lives here alone, as a table read top to bottom, first match wins.
  *
  * | # | disposition (lower-cased, trimmed)  | duration | outcome        | user is told                        |

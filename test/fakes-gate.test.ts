@@ -301,7 +301,7 @@ test('zadarma fixtures: every documented event builds, signs and verifies', () =
     assert.ok(verifyWebhookSignature(f, signature, SECRET), event);
     assert.is(headers.Signature, signature);
   }
-  // the default NOTIFY_START is the reference's signature example
+  // the default NOTIFY_START is the worked example of docs/protocols/zadarma.md
   assert.is(
     signed(notifyStart(), SECRET).signature,
     'YTRlNzg0MTNjY2FlY2E1N2ZmNzVmZjRhZjhjZWEwZDhhMmRiYjc4Ng==',

@@ -12,7 +12,7 @@ import {
   webhookSignatureFields,
 } from '../server/channels/zadarma/sign';
 
-// --- zadarma-api.md §1 "Worked example" -------------------------------------------------------
+// --- docs/protocols/zadarma.md#worked-example-of-a-rest-signature ------------------------------
 const KEY = 'a1b2c3d4e5f6a7b8c9d0';
 const SECRET = 'secret0123456789abcd';
 const METHOD = '/v1/request/callback/';
@@ -73,7 +73,7 @@ test('RFC 1738 encoding as PHP urlencode / http_build_query does', () => {
   assert.is(buildQuery({ to: '+380 44', from: 100 }), 'from=100&to=%2B380+44');
 });
 
-// --- zadarma-api.md §3 "Signature example" ----------------------------------------------------
+// --- docs/protocols/zadarma.md#worked-example-of-a-webhook-signature ---------------------------
 const START = {
   event: 'NOTIFY_START',
   call_start: '2024-01-15 10:20:30',

@@ -6,7 +6,7 @@ import { isTimeZone } from '../lib/clock';
 import { normalisePhone } from '../lib/phone';
 import { parsePublicUrl } from '../lib/public-url';
 
-/** Every setting of the service, typed. Names and defaults are the contract in DESIGN.md. */
+/** Every setting of the service, typed. Names and defaults are the contract: README.md, "Settings". */
 export interface Config {
   port: number;
   host: string;

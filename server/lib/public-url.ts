@@ -1,8 +1,8 @@
 /**
  * The public URL: the https origin the platforms call (PUBLIC_URL, or `webhooks set --public-url`), and
  * the path each platform's webhook has under it. 360dialog refuses a URL with a port or an underscore in
- * the host name (shared/reference/whatsapp-360dialog.md §2), so those are refused for every platform:
- * one origin serves all three.
+ * the host name (docs/protocols/whatsapp.md#registering-the-webhook), so those are refused for every
+ * platform: one origin serves all three.
  */
 export const WEBHOOK_PATHS = {
   whatsapp: '/webhook',

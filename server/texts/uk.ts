@@ -4,8 +4,7 @@ import type { CallLine, GateName, Stats } from '../../machines/telegram-chat';
 
 /**
  * Every text a gate user reads or hears (Ukrainian): the Telegram bot and the voice menu. Wording
- * follows the old bot (seed-gate-system-inventory.md §1); the organisation and support phone come
- * from ORG_NAME / SUPPORT_PHONE.
+ * follows the old bot; the organisation and support phone come from ORG_NAME / SUPPORT_PHONE.
  */
 export interface Org {
   name: string;

@@ -1,6 +1,7 @@
 /**
  * Fake 360dialog (v2 / Cloud API) HTTP server on loopback, following the documented wire format
- * (shared/reference/whatsapp-360dialog.md §2, §4):
+ * (docs/protocols/whatsapp.md: #registering-the-webhook, #sending-messages, #limits,
+ * #error-answers-of-the-send-api):
  *
  * - POST /messages: D360-API-KEY check (401 360dialog-style body), JSON body validated against the
  *   documented limits (400 Meta-shaped `(#100) Invalid parameter` error naming the problem), 200 with

@@ -1,6 +1,7 @@
 /**
  * Fake Zadarma REST API on loopback, following the documented wire format
- * (shared/reference/zadarma-api.md §1, §2, §3, §7; zadarma/openapi spec/v1/openapi.json):
+ * (docs/protocols/zadarma.md: #rest-signatures, #requesting-a-callback, #setting-up-notifications,
+ * #errors-rate-limits-and-retries; zadarma/openapi spec/v1/openapi.json):
  *
  * - Every call must carry `Authorization: <key>:<signature>`; the fake recomputes the signature over
  *   the received params (GET: query string; POST/PUT/DELETE: x-www-form-urlencoded body) with the
@@ -14,7 +15,7 @@
  * - 100 requests/min → 429 `{"status":"error","message":"You exceeded the rate limit"}` (documented
  *   general limit; configurable).
  *
- * Errors are always `{"status":"error","message":…}`. Messages not in the reference are marked
+ * Errors are always `{"status":"error","message":…}`. Messages Zadarma does not document are marked
  * (invented) below.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -15,8 +15,8 @@ export interface TemplateRef {
 }
 
 /**
- * The shift reminder outside the 24-hour window, as the reference sends a template (whatsapp-360dialog.md
- * §5): the body's one parameter is the employee's name.
+ * The shift reminder outside the 24-hour window, as a template: the body's one parameter is the
+ * employee's name (docs/protocols/whatsapp.md#sending-messages).
  */
 export function renderReminderTemplate(template: TemplateRef, name: string): OutMessage {
   return {

@@ -1,5 +1,6 @@
 /**
- * Zadarma wire-level signatures (shared/reference/zadarma-api.md §1, §3). Pure; node:crypto only.
+ * Zadarma wire-level signatures (docs/protocols/zadarma.md#rest-signatures and
+ * #webhook-events-and-their-signatures). Pure; node:crypto only.
  *
  * REST: `Authorization: <key>:<base64(hex(HMAC-SHA1(secret, method + query + md5(query))))>`, where
  * `query` is the params (plus `format=json`, which the official SDKs add before signing) sorted by key
@@ -58,8 +59,9 @@ export function restSignature(method: string, query: string, secret: string): st
 /**
  * Signs a REST call. `method` is the path with both slashes, e.g. '/v1/request/callback/'.
  * `format=json` is added unless `params.format` is given (the SDKs add it before signing, and the
- * reference's worked example includes it). Returns the query (send it as `?query` for GET, or as the
- * x-www-form-urlencoded body otherwise) and the full `Authorization` header value `key:signature`.
+ * worked example in docs/protocols/zadarma.md includes it). Returns the query (send it as `?query` for
+ * GET, or as the x-www-form-urlencoded body otherwise) and the full `Authorization` header value
+ * `key:signature`.
  */
 export function signRequest(
   method: string,
@@ -72,9 +74,10 @@ export function signRequest(
 }
 
 /**
- * Fields concatenated (no separator) for each webhook event's signature, in order
- * (user-api-v1 lib/Webhook/*::getSignatureString; zadarma-api.md §3). The unmerged SMS /
- * SPEECH_RECOGNITION events are deliberately absent (UNVERIFIED), so they do not verify.
+ * Fields concatenated (no separator) for each webhook event's signature, in order (user-api-v1
+ * lib/Webhook/*::getSignatureString; docs/protocols/zadarma.md#webhook-events-and-their-signatures).
+ * The unmerged SMS / SPEECH_RECOGNITION events are deliberately absent (not verified), so they do not
+ * verify.
  */
 const SIGNATURE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   NOTIFY_START: ['caller_id', 'called_did', 'call_start'],
