@@ -20,16 +20,14 @@ import {
   signed,
   type ZadarmaFields,
 } from '../fixtures/zadarma';
+import { DEV_CALLER, DEV_GATES, GATE_NAMES, readGates } from '../server/config/config';
 import { normalisePhone } from '../server/lib/phone';
 import { type Step, UsageError } from './simulate-common';
 
 /** Telegram user id used when --user is not given. */
 export const DEFAULT_TG_USER = 42;
-/** The server's placeholder relays in dev mode without GATES (server/config/config.ts). */
-export const DEV_GATES = 'hvirtka=0500000001,vorota=0500000002';
-/** The server's ZADARMA_CALLER in dev mode (server/config/config.ts). */
-export const DEV_CALLER = '0733103110';
-export const GATE_NAMES = ['hvirtka', 'vorota'] as const;
+/** The server's dev relays (without GATES) and dev ZADARMA_CALLER, and the gate names. */
+export { DEV_CALLER, DEV_GATES, GATE_NAMES };
 export const TG_SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
 /** The `name` our voice menu gives its wait_dtmf (server/gate/ivr-binding.ts). */
 export const IVR_MENU_NAME = 'main_menu';
@@ -71,20 +69,11 @@ export interface GateOptions {
   timestamp?: number;
 }
 
-/** `hvirtka=0500000001,vorota=0500000002` → { hvirtka: '0500000001', … }; throws UsageError. */
+/** GATES as the server reads it: `hvirtka=0500000001,…` → { hvirtka: '380500000001', … }; throws UsageError. */
 export function parseGates(text: string, source = 'GATES'): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const [name = '', number = ''] = part.split('=').map((x) => x.trim());
-    if (!(GATE_NAMES as readonly string[]).includes(name) || !normalisePhone(number)) {
-      throw new UsageError(`${source} must look like ${DEV_GATES}; "${part}" is not understood`);
-    }
-    out[name] = number;
-  }
-  return out;
+  const gates = readGates(text);
+  if ('problem' in gates) throw new UsageError(`${source} ${gates.problem}`);
+  return gates.relays;
 }
 
 /** `NOTIFY_OUT_END`, `out_end`, `OUT-END` → NOTIFY_OUT_END; checked against the subcommand. */

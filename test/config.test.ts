@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, readConfig, secretsOf } from '../server/config/config';
+import {
+  ConfigError,
+  DEV_CALLER,
+  DEV_GATES,
+  readConfig,
+  readGates,
+  secretsOf,
+} from '../server/config/config';
 import { createLogger, maskPhones } from '../server/lib/log';
 
 /** readConfig, expecting it to throw a ConfigError; returns the message. */
@@ -98,6 +105,71 @@ test('each bad setting is reported on its own, all in one error', () => {
   assert.match(msg, 'Mars/Olympus');
   const lines = msg.split('\n').filter((l) => l.trim().startsWith('- '));
   assert.is(lines.length, 4, `one line per problem:\n${msg}`);
+});
+
+test('bad values and rules between settings are all named in one error, in the order of the settings', () => {
+  const msg = configError({
+    STORE_FSYNC: 'maybe',
+    MODE: 'prod',
+    PORT: 'x',
+    D360_API_KEY: 'k',
+    TELEGRAM_MODE: 'sometimes',
+    TELEGRAM_ADMIN_IDS: '5,abc,-1',
+    GATES: 'hvirtka=0637442017,gate=1',
+    REMINDER_TIME: '25:00',
+  });
+  const names = msg
+    .split('\n')
+    .filter((l) => l.trim().startsWith('- '))
+    .map((l) => l.trim().slice(2).split(' ')[0]);
+  assert.equal(
+    names,
+    [
+      'PORT',
+      'VERIFY_TOKEN',
+      'REMINDER_TIME',
+      'TELEGRAM_BOT_TOKEN',
+      'TELEGRAM_MODE',
+      'TELEGRAM_ADMIN_IDS',
+      'TELEGRAM_ADMIN_IDS',
+      'ZADARMA_API_KEY',
+      'ZADARMA_API_SECRET',
+      'ZADARMA_CALLER',
+      'GATES',
+      'STORE_FSYNC',
+    ],
+    msg,
+  );
+  assert.match(msg, 'TELEGRAM_ADMIN_IDS must list Telegram user ids separated by commas; "abc" is not one');
+  assert.match(msg, '"-1" is not one');
+  assert.match(msg, '"gate=1" is not understood');
+  assert.match(msg, 'STORE_FSYNC must be on or off, got "maybe"');
+});
+
+test('a bad MODE still lets the dev rules run; TELEGRAM_MODE=webhook with a token needs the secret', () => {
+  const msg = configError({ MODE: 'staging', ZADARMA_API_KEY: 'k', ZADARMA_API_SECRET: 's' });
+  assert.match(msg, 'MODE must be dev or prod');
+  assert.match(msg, 'ZADARMA_CALLER is required when ZADARMA_API_KEY is set');
+  assert.match(
+    configError({ TELEGRAM_BOT_TOKEN: 't', TELEGRAM_MODE: 'webhook' }),
+    'TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_MODE=webhook',
+  );
+  assert.is(readConfig({ TELEGRAM_MODE: 'webhook' }).telegram.transport, 'webhook', 'dry: no secret needed');
+});
+
+test('dev defaults: placeholder relays and caller while Zadarma runs dry; readGates reads GATES alone', () => {
+  const dev = readConfig({});
+  assert.is(dev.zadarma.mode, 'dry');
+  assert.is(dev.zadarma.caller, DEV_CALLER);
+  assert.equal(dev.gates.relays, { hvirtka: '380500000001', vorota: '380500000002' });
+  assert.equal(readGates(DEV_GATES), { relays: dev.gates.relays });
+  const live = readConfig({ ZADARMA_API_KEY: 'k', ZADARMA_API_SECRET: 's', ZADARMA_CALLER: '100' });
+  assert.is(live.zadarma.mode, 'live');
+  assert.equal(live.gates.relays, {}, 'no placeholder relays for a live Zadarma');
+  assert.equal(readGates(' vorota = +380 93 006 35 85 '), { relays: { vorota: '380930063585' } });
+  const bad = readGates('hvirtka=0637442017,x=1');
+  assert.ok('problem' in bad);
+  assert.match(bad.problem, '"x=1" is not understood');
 });
 
 test('single bad values: port out of range or fractional, secret header without a name or value, bad URL', () => {
