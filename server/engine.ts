@@ -30,6 +30,8 @@ export interface DispatchRequest {
   event: (ctx: { now: number; context: Record<string, unknown> | undefined }) => MachineEvent;
   /** Extra writes of the same commit (e.g. "contact seen"), also built under the lock. */
   writes?: (now: number) => DocWrite[];
+  /** The event is the TIMEOUT of this stored deadline (the sweeper's): it is not fired a second time before itself. */
+  timeoutOf?: number;
 }
 
 export interface DispatchResult {
@@ -161,6 +163,7 @@ export class Engine {
       key,
       machine,
       dedupeKey: `timeout:${key}:${deadline}`,
+      timeoutOf: deadline,
       event: ({ now }) => ({ type: 'TIMEOUT', now }),
     }).then((result) => {
       // Already fired (e.g. before a crash): forget it, or the sweeper would keep asking.
@@ -244,8 +247,9 @@ export class Engine {
     const fromState = stateLabel(snapshot);
     const history: ActorRecord['history'] = [];
 
-    // A deadline that passed while nobody swept it (the server was down) fires before the event.
-    if (stored?.deadline != null && stored.deadline <= now) {
+    // A deadline that passed while nobody swept it (the server was down) fires before the event,
+    // unless the event is that deadline's own TIMEOUT.
+    if (stored?.deadline != null && stored.deadline <= now && stored.deadline !== req.timeoutOf) {
       const [afterTimeout, timeoutActions] = transition(binding.logic, snapshot, { type: 'TIMEOUT', now });
       history.push({ at: now, event: 'TIMEOUT', from: fromState, to: stateLabel(afterTimeout) });
       snapshot = afterTimeout;
