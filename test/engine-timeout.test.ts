@@ -84,4 +84,25 @@ test('a deadline that passed unswept still fires before the next event', async (
   assert.is(r.timeouts(), 1);
 });
 
+test("a sweep of a deadline an event replaced meanwhile does not time out the actor's new deadline", async () => {
+  const r = await rig();
+  const first = r.now() + 1000;
+  await r.send({ type: 'ARM', at: first });
+  const now = r.tick(5000);
+  // The event takes the lock first; the sweep, which saw the old deadline due, queues behind it.
+  const armed = r.send({ type: 'ARM', at: now + 60_000 });
+  const swept = r.sweeper.run(now);
+  await Promise.all([armed, swept]);
+  assert.equal(
+    r.actor().history.map((h) => h.event),
+    ['ARM', 'TIMEOUT', 'ARM'],
+    'the passed deadline fired once, before the event',
+  );
+  assert.is(r.timeouts(), 1);
+  assert.is(r.actor().deadline, now + 60_000, 'the new deadline stands');
+  assert.equal(r.engine.due(now), [], 'and is not due');
+  await r.sweeper.run(r.tick(60_000));
+  assert.is(r.timeouts(), 2, 'the new deadline fires when it passes');
+});
+
 test.run();
