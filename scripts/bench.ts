@@ -424,6 +424,7 @@ async function gatePath(n: number): Promise<{ toZadarma: number[]; toTelegram: n
   const { startFakes, gateEnv, RELAY, CALLBACK_PATH, ZD_SECRET } = await import(
     '../test/helpers/gate-harness'
   );
+  const { BLANK_ENV } = await import('../test/helpers/env');
   const { commandUpdate } = await import('../fixtures/telegram');
   const { signed } = await import('../fixtures/zadarma');
   const { WEBHOOK_SIGNATURE_HEADER } = await import('../server/channels/zadarma/sign');
@@ -433,6 +434,7 @@ async function gatePath(n: number): Promise<{ toZadarma: number[]; toTelegram: n
   const dir = join(tmp, 'gate');
   f.tg.addChat(USER);
   const env: Record<string, string> = {
+    ...BLANK_ENV,
     ...gateEnv(f, {
       TELEGRAM_MODE: 'webhook',
       TELEGRAM_WEBHOOK_SECRET: SECRET,
