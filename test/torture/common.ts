@@ -118,12 +118,6 @@ export async function storeDigest(dataDir: string): Promise<string> {
 
 export const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-}
-
 /** Prints the section the way `npm test` shows it (`torture <name>: …`). */
 export function printSection(s: Section): void {
   for (const [what, n, held] of s.rows) process.stdout.write(`torture ${s.name}: ${what} ×${n} → ${held}\n`);
