@@ -278,7 +278,8 @@ export const whatsappMenuMachine = setup({
         params: ({ context }) => ({ view: 'menu', notice: { kind: 'unsupported' }, reset: context.reset }),
       },
     },
-    // Outside the window only a template may be sent; the dialog itself stays where it is.
+    // Outside the window only a template may be sent; the dialog itself stays where it is, and a
+    // pending "bot updated" notice waits for the next reply the employee reads.
     REMIND: [
       { guard: 'noReminderDue' },
       {
@@ -286,9 +287,10 @@ export const whatsappMenuMachine = setup({
         target: '.menu',
         actions: {
           type: 'reply',
-          params: ({ event }) => ({
+          params: ({ event, context }) => ({
             view: 'menu',
             notice: { kind: 'reminder', date: event.type === 'REMIND' ? event.today : '' },
+            reset: context.reset,
           }),
         },
       },

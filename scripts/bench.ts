@@ -18,8 +18,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { incomingCall } from '../fixtures/zadarma';
 import { SERVICE_PARTITIONS } from '../server/config/config';
+import { percentile } from '../test/helpers/percentile';
 import { startLightD360 } from './bench/fake-d360';
-import { type LoadResult, percentile, userId } from './bench/loadgen';
+import { type LoadResult, userId } from './bench/loadgen';
 import { du, machine, type Proc, probe, root, runLoadProcess, sampled, spawnTs } from './bench/run';
 import { makeTemplate, seedStore } from './bench/seed';
 
@@ -92,8 +93,7 @@ function lag(r: LoadResult, firstUser = 0): { p50: number; p99: number; matched:
     for (let i = 0; i < Math.min(acks.length, got.length); i++)
       d.push((got[i] as number) - (acks[i] as number));
   }
-  const s = Float64Array.from(d).sort();
-  return { p50: percentile(s, 50), p99: percentile(s, 99), matched: d.length };
+  return { p50: percentile(d, 50), p99: percentile(d, 99), matched: d.length };
 }
 
 interface PipelineRun {
@@ -355,7 +355,7 @@ lines.push('## 5. Gate path (Telegram webhook mode, fake Bot API and Zadarma)', 
 row('leg', 'n', 'p50', 'p99', 'max');
 row('---', '---:', '---:', '---:', '---:');
 const legRow = (leg: string, xs: number[]) =>
-  row(leg, String(xs.length), ms(pct(xs, 50)), ms(pct(xs, 99)), ms(Math.max(...xs)));
+  row(leg, String(xs.length), ms(percentile(xs, 50)), ms(percentile(xs, 99)), ms(Math.max(...xs)));
 legRow('Telegram update → Zadarma callback request', gate.toZadarma);
 legRow('final Zadarma webhook → Telegram message', gate.toTelegram);
 lines.push('');
@@ -394,7 +394,7 @@ if (s100 && sBig && sBig !== s100) {
     verdict(sBig.startupMs <= 2000),
   );
 }
-const gp = Math.max(pct(gate.toZadarma, 99), pct(gate.toTelegram, 99));
+const gp = Math.max(percentile(gate.toZadarma, 99), percentile(gate.toTelegram, 99));
 row('gate path p99 ≤ 50 ms each way', ms(gp), verdict(gp <= 50));
 lines.push('');
 
@@ -415,15 +415,12 @@ webhook (one message or one status). Generated ${new Date().toISOString()}${QUIC
 }
 process.exit(0);
 
-function pct(xs: number[], p: number): number {
-  return percentile(Float64Array.from(xs).sort(), p);
-}
-
 /** The gate path in the real service (its own process), Telegram in webhook mode, the fakes here. */
 async function gatePath(n: number): Promise<{ toZadarma: number[]; toTelegram: number[] }> {
   const { startFakes, gateEnv, RELAY, CALLBACK_PATH, ZD_SECRET } = await import(
     '../test/helpers/gate-harness'
   );
+  const { BLANK_ENV } = await import('../test/helpers/env');
   const { commandUpdate } = await import('../fixtures/telegram');
   const { signed } = await import('../fixtures/zadarma');
   const { WEBHOOK_SIGNATURE_HEADER } = await import('../server/channels/zadarma/sign');
@@ -433,6 +430,7 @@ async function gatePath(n: number): Promise<{ toZadarma: number[]; toTelegram: n
   const dir = join(tmp, 'gate');
   f.tg.addChat(USER);
   const env: Record<string, string> = {
+    ...BLANK_ENV,
     ...gateEnv(f, {
       TELEGRAM_MODE: 'webhook',
       TELEGRAM_WEBHOOK_SECRET: SECRET,

@@ -40,7 +40,7 @@ const api = (at: number, message = 'Auth error'): AdminAlertsEvent => ({
   now: T0 + at,
   cause: 'zadarmaApi',
   kind: 'zadarmaApi',
-  info: { gate: 'hvirtka', message },
+  info: { gate: 'hvirtka', detail: message },
 });
 
 test('one alert per cause per hour; the rest counted and summarised an hour after the alert', () => {
@@ -169,7 +169,7 @@ test('dead letters never leave the machine "alerting" and have no recovery', () 
     now: T0 + at,
     cause: 'deadLetter:whatsapp',
     kind: 'deadLetter',
-    info: { channel: 'whatsapp', key: 'wa:…4567', error: '(#100) Invalid parameter' },
+    info: { channel: 'whatsapp', key: 'wa:…4567', detail: '(#100) Invalid parameter' },
   });
   const s = run([dead(0), dead(MIN), { type: 'RECOVER', now: T0 + 2 * MIN, cause: 'deadLetter:whatsapp' }]);
   assert.equal(

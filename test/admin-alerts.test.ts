@@ -21,6 +21,8 @@ import {
   startRig,
   TestClock,
   TgUser,
+  ZD_KEY,
+  ZD_SECRET,
   zadarmaWebhook,
 } from './helpers/gate-harness';
 import { eventually, http, sleep, startTestService, type TestService, tmpDataDir } from './helpers/service';
@@ -115,6 +117,22 @@ test('the Zadarma API failing: alert, held back, recovered with the count on the
     await quiet(rig.tg, 2, 'no second recovery');
     rig.clock.advance(61 * MIN);
     await quiet(rig.tg, 2, 'nothing left to summarise');
+  } finally {
+    await rig.stop();
+  }
+});
+
+test('the Zadarma error an alert quotes is cleaned: no secret, phones masked, one line, capped', async () => {
+  const rig = await startRig({ TELEGRAM_ALLOWED_USERS: `${USER}`, TELEGRAM_ADMIN_IDS: `${ADMIN}` });
+  try {
+    rig.tg.addChat(ADMIN);
+    const u = rig.user(USER);
+    const message = `Wrong key ${ZD_KEY}\r\nsign: ${ZD_SECRET}\n\tto 380501112233\n${'x'.repeat(500)}`;
+    rig.zd.failNext({ status: 401, path: CALLBACK_PATH, message });
+    await u.command('/hvirtka');
+    await u.waitText(/^❌ Не вдалося ініціювати дзвінок/, 0);
+    const detail = `Wrong key *** sign: *** to …2233 ${'x'.repeat(500)}`.slice(0, 299);
+    assert.is(await nth(rig.tg, 1), `🔧 ADMIN: помилка дзвінка на хвіртки: ${detail}…`);
   } finally {
     await rig.stop();
   }

@@ -17,7 +17,7 @@ import { buttonReply, listReply, nextMessageId, textMessage } from '../fixtures/
 import { type Manifest, snapshot, verifyBackup } from '../server/ops/backup';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { bodyText, Chat } from './helpers/chat';
-import { BLANK, runCli } from './helpers/ops';
+import { runCli } from './helpers/ops';
 import {
   eventually,
   http,
@@ -25,7 +25,6 @@ import {
   sleep,
   spawnMain,
   spawnService,
-  testEnv,
   tmpDataDir,
 } from './helpers/service';
 
@@ -50,18 +49,15 @@ test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** Settings for a service child: nothing from the developer's shell or `.env`. */
-const serviceEnv = (env: Record<string, string>) => ({ ...BLANK, ...testEnv(), ...env });
-
 async function service(env: Record<string, string>): Promise<ServiceProcess> {
-  const svc = await spawnService(serviceEnv(env));
+  const svc = await spawnService(env);
   children.add(svc.proc);
   return svc;
 }
 
 /** A service start that is expected to fail: its exit code and output. */
 function startToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawnMain(serviceEnv(env));
+  const child = spawnMain(env);
   children.add(child.proc);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the service did not exit:\n${child.output()}`)), 15_000);

@@ -60,6 +60,8 @@ test('decideOutcome: every row of the table', () => {
   assert.is(decideOutcome('no-answer', 0), 'noAnswer');
   assert.is(decideOutcome('answered', 0), 'misconfigured');
   assert.is(decideOutcome('answered', 30), 'misconfigured');
+  // The other dispositions of the official PHP SDK (NotifyEnd doc-comment); OpenAPI's statistics enum
+  // says 'call failed' instead of 'failed'.
   for (const d of [
     'failed',
     'call failed',

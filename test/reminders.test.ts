@@ -8,8 +8,9 @@ import * as assert from 'uvu/assert';
 import { buttonReply, listReply, nextMessageId, textMessage } from '../fixtures/whatsapp';
 import { JOBS, REMINDER_RUN_KEY, type ReminderRun } from '../server/channels/whatsapp/reminders';
 import { ConfigError, readConfig } from '../server/config/config';
+import type { ActorRecord } from '../server/engine/types';
 import { type EmployeeDoc, getEmployee } from '../storage/attendance';
-import { remove } from '../storage/store';
+import { put, remove } from '../storage/store';
 import { type FakeD360, type Json, startFakeD360 } from './fakes/d360';
 import { buttonIds, Chat } from './helpers/chat';
 import { eventually, sleep, startTestService, type TestService, tmpDataDir } from './helpers/service';
@@ -214,6 +215,49 @@ test('down at REMINDER_TIME, started later that day: reminds once', async () => 
     r.clock.now = at(23, 7);
     await sleep(SETTLE_MS);
     assert.is(r.fake.sent().length, sent + 1);
+  } finally {
+    await r.close();
+  }
+});
+
+/** The employee's dialog as an older bot stored it: its next event restarts the dialog ("Бот обновился"). */
+async function storedByOlderBot(r: Rig, waId: string): Promise<void> {
+  const key = `wa:${waId}`;
+  const actor = r.svc.store.get<ActorRecord>('actors', key) as ActorRecord;
+  await r.svc.store.commit(key, [
+    put('actors', key, { ...actor, version: 0, snapshot: { value: 'old', context: {} } }),
+  ]);
+}
+
+test('a dialog reset by an upgrade: the notice comes with the next message the employee reads, once', async () => {
+  const r = await rig(at(20, 15));
+  try {
+    await hello(r, C, 'Катя'); // her window will be closed at the reminder
+    r.clock.now = at(22, 12);
+    await hello(r, A, 'Ана');
+    await storedByOlderBot(r, A);
+    await storedByOlderBot(r, C);
+    const sent = r.fake.sent().length;
+
+    r.clock.now = at(22, 18);
+    await eventually(() => r.fake.sent().length === sent + 2, 5000, 'two reminders');
+    assert.is(
+      r.to(A).at(-1).interactive.body.text,
+      'Бот обновился, начнём сначала.\n\nНапоминание: отметьте смену за сегодня, 22.11.2026.\n\nВыберите действие:',
+      'the reminder is the next message A reads: it carries the notice',
+    );
+    assert.equal(r.to(C).at(-1), template(C, 'Катя'), 'the approved template stays as it is');
+
+    const a = await r.chat(A).say('меню');
+    assert.is(a.interactive.body.text, 'Выберите действие:', 'told once');
+    const c = await r.chat(C).say('меню');
+    assert.is(
+      c.interactive.body.text,
+      'Бот обновился, начнём сначала.\n\nВыберите действие:',
+      'C’s next session message carries it',
+    );
+    const again = await r.chat(C).say('меню');
+    assert.is(again.interactive.body.text, 'Выберите действие:', 'told once');
   } finally {
     await r.close();
   }

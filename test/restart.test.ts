@@ -19,18 +19,12 @@ import {
 } from './helpers/service';
 
 const KEY = 'restart-test-key';
-/**
- * Settings a developer's shell or `.env` might hold, blanked so each test says what it means: an empty
- * value counts as unset and keeps `.env` from filling it in.
- */
-const CLEAN = { D360_API_KEY: '', VERIFY_TOKEN: '', WEBHOOK_SECRET_HEADER: '', ADMIN_TOKEN: '' };
-
 /** Every child this file starts; whatever is still running at the end of a test is killed. */
 const children = new Set<ChildProcess>();
 const running = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
 
 async function start(env: Record<string, string | undefined>): Promise<ServiceProcess> {
-  const svc = await spawnService({ ...CLEAN, ...env });
+  const svc = await spawnService(env);
   children.add(svc.proc);
   return svc;
 }
@@ -40,7 +34,7 @@ async function runToExit(
   env: Record<string, string | undefined>,
   timeoutMs = 15_000,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawnMain({ ...CLEAN, ...env });
+  const child = spawnMain(env);
   children.add(child.proc);
   const code = await within(
     child.exited,

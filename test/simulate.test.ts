@@ -24,6 +24,7 @@ import {
 import { DEFAULT_TG_USER, DEV_CALLER, parseGates, TG_SECRET_HEADER } from '../scripts/simulate-gate';
 import { verifyWebhookSignature } from '../server/channels/zadarma/sign';
 import { normalisePhone } from '../server/lib/phone';
+import { BLANK_ENV } from './helpers/env';
 import { eventually, startTestService } from './helpers/service';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -826,14 +827,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Gate settings the simulator reads, emptied so neither this shell nor a .env leaks into the test. */
-const CLEAN_ENV = {
-  SIM_URL: '',
-  GATES: '',
-  ZADARMA_CALLER: '',
-  ZADARMA_API_SECRET: '',
-  TELEGRAM_WEBHOOK_SECRET: '',
-};
+/** The simulator's settings emptied (the service's and its own SIM_URL), so this shell does not leak in. */
+const CLEAN_ENV = { ...BLANK_ENV, SIM_URL: '' };
 
 function runSimulate(
   args: string[],

@@ -14,6 +14,7 @@
 import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { buttonReply, statusUpdate, textMessage } from '../../fixtures/whatsapp';
+import { percentile } from '../../test/helpers/percentile';
 
 export interface LoadSpec {
   url: string;
@@ -68,12 +69,6 @@ const DIALOG: Array<(from: string, n: number) => { body: unknown; message: boole
   (from) => ({ body: buttonReply({ from, buttonId: 'FILL_PERIOD' }), message: true }),
   (from) => ({ body: textMessage({ from, body: 'меню' }), message: true }),
 ];
-
-export function percentile(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const agent = new Agent({

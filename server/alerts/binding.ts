@@ -14,6 +14,7 @@ import type { ActorRecord, Binding, EffectRunner, Plan } from '../engine/types';
 import { clockTimeIn } from '../lib/clock';
 import type { Logger } from '../lib/log';
 import { uk } from '../texts/uk';
+import { cleanAlertDetail } from './detail';
 
 export const ADMIN_ALERTS_MACHINE = MACHINES['admin-alerts'].name;
 /** Outbox channel that carries an occurrence (or a recovery) from the actor that saw it to the alerts actor. */
@@ -24,9 +25,12 @@ export interface AlertPayload {
   op: 'raise' | 'recover';
   cause: string;
   kind: AlertKind;
+  /** `detail` is the outside text the alert quotes (an API's error, a failed send's error), as it came. */
   info?: AlertInfo;
   count?: number;
 }
+
+export type ReportAlert = (p: AlertPayload, dedupeKey?: string) => Promise<void>;
 
 /**
  * An `alert` effect: committed with the step that saw the problem (a gate call, a dead letter), then
@@ -43,30 +47,39 @@ export function alertActive(store: Store, cause: string): boolean {
   return context?.causes[cause]?.active === true;
 }
 
-/** Feeds one occurrence or recovery to the alerts actor (the server's own checks call this). */
-export async function reportAlert(engine: Engine, p: AlertPayload, dedupeKey?: string): Promise<void> {
-  await engine.dispatch({
-    key: ADMIN_ALERTS_KEY,
-    machine: ADMIN_ALERTS_MACHINE,
-    ...(dedupeKey ? { dedupeKey } : {}),
-    event: ({ now }) =>
-      p.op === 'recover'
-        ? { type: 'RECOVER', now, cause: p.cause, ...(p.info ? { info: p.info } : {}) }
-        : {
-            type: 'ALERT',
-            now,
-            cause: p.cause,
-            kind: p.kind,
-            info: p.info ?? {},
-            ...(p.count ? { count: p.count } : {}),
-          },
-  });
+/**
+ * Feeds occurrences and recoveries to the alerts actor. Every cause comes in here (the `alert` runner,
+ * the server's own checks), so this is where the `detail` an alert quotes is cleaned, for all of them.
+ */
+export function alertReporter(engine: Engine, secrets: readonly string[]): ReportAlert {
+  return async (p, dedupeKey) => {
+    const info =
+      p.info && typeof p.info.detail === 'string'
+        ? { ...p.info, detail: cleanAlertDetail(p.info.detail, secrets) }
+        : p.info;
+    await engine.dispatch({
+      key: ADMIN_ALERTS_KEY,
+      machine: ADMIN_ALERTS_MACHINE,
+      ...(dedupeKey ? { dedupeKey } : {}),
+      event: ({ now }) =>
+        p.op === 'recover'
+          ? { type: 'RECOVER', now, cause: p.cause, ...(info ? { info } : {}) }
+          : {
+              type: 'ALERT',
+              now,
+              cause: p.cause,
+              kind: p.kind,
+              info: info ?? {},
+              ...(p.count ? { count: p.count } : {}),
+            },
+    });
+  };
 }
 
 /** Carries out `alert` effects: one event for the alerts actor (deduplicated by the effect's id). */
-export function alertRunner(engine: Engine): EffectRunner {
+export function alertRunner(report: ReportAlert): EffectRunner {
   return async (effect) => {
-    await reportAlert(engine, effect.payload as AlertPayload, `alert:${effect.id}`);
+    await report(effect.payload as AlertPayload, `alert:${effect.id}`);
     return { ok: true };
   };
 }
@@ -123,11 +136,11 @@ export function alertText(n: AlertNotice, timezone: string): string {
     case 'relayAnswered':
       return uk.admin.misconfigured(str(i, 'gate'), str(i, 'relay')) + more;
     case 'zadarmaApi':
-      return uk.admin.apiFailed(str(i, 'gate'), str(i, 'message')) + more;
+      return uk.admin.apiFailed(str(i, 'gate'), str(i, 'detail')) + more;
     case 'zadarmaBalance':
       return t.balanceLow(money(i, 'balance'), money(i, 'threshold')) + more;
     case 'deadLetter':
-      return t.deadLetter(str(i, 'channel'), str(i, 'key'), str(i, 'error')) + more;
+      return t.deadLetter(str(i, 'channel'), str(i, 'key'), str(i, 'detail')) + more;
     case 'webhookAuth':
       return t.webhookProbe(str(i, 'route'), num(i, 'count'), num(i, 'minutes')) + more;
   }

@@ -30,6 +30,12 @@ export interface DispatchRequest {
   event: (ctx: { now: number; context: Record<string, unknown> | undefined }) => MachineEvent;
   /** Extra writes of the same commit (e.g. "contact seen"), also built under the lock. */
   writes?: (now: number) => DocWrite[];
+  /**
+   * The event is the TIMEOUT of this stored deadline (the sweeper's): it is not fired a second time
+   * before itself, and it is dropped when the actor no longer has that deadline (an event that took
+   * the lock first moved or cleared it).
+   */
+  timeoutOf?: number;
 }
 
 export interface DispatchResult {
@@ -161,6 +167,7 @@ export class Engine {
       key,
       machine,
       dedupeKey: `timeout:${key}:${deadline}`,
+      timeoutOf: deadline,
       event: ({ now }) => ({ type: 'TIMEOUT', now }),
     }).then((result) => {
       // Already fired (e.g. before a crash): forget it, or the sweeper would keep asking.
@@ -240,12 +247,14 @@ export class Engine {
     if (!binding) throw new Error(`no machine named ${req.machine}`);
     const now = this.clock();
     const stored = this.store.get<ActorRecord>('actors', req.key);
+    if (req.timeoutOf !== undefined && stored?.deadline !== req.timeoutOf) return { duplicate: true };
     let { snapshot, actions } = this.restore(binding, req.key, stored);
     const fromState = stateLabel(snapshot);
     const history: ActorRecord['history'] = [];
 
-    // A deadline that passed while nobody swept it (the server was down) fires before the event.
-    if (stored?.deadline != null && stored.deadline <= now) {
+    // A deadline that passed while nobody swept it (the server was down) fires before the event,
+    // unless the event is that deadline's own TIMEOUT.
+    if (req.timeoutOf === undefined && stored?.deadline != null && stored.deadline <= now) {
       const [afterTimeout, timeoutActions] = transition(binding.logic, snapshot, { type: 'TIMEOUT', now });
       history.push({ at: now, event: 'TIMEOUT', from: fromState, to: stateLabel(afterTimeout) });
       snapshot = afterTimeout;

@@ -67,7 +67,7 @@ export function gateCallBinding(deps: { org: Org }): Binding {
                   op: 'raise',
                   cause: API_CAUSE,
                   kind: 'zadarmaApi',
-                  info: { gate: al.gate, message: al.detail ?? '' },
+                  info: { gate: al.gate, detail: al.detail ?? '' },
                 }),
           );
         }

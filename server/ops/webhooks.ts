@@ -2,6 +2,7 @@
  * `npm run webhooks -- set|show`: registers the service's webhook URLs where a platform has an API for
  * it, and reads back what is registered. The manual steps (no API) are listed by `manualSteps`.
  */
+import { TELEGRAM_UPDATES } from '../channels/telegram/update-types';
 import type { Config } from '../config/config';
 import { webhookUrl } from '../lib/public-url';
 import { type CheckResult, failedCall, pass, skip } from './check';
@@ -13,9 +14,6 @@ import {
   telegramWebhookInfo,
   zadarmaCall,
 } from './platform-api';
-
-/** The updates the service handles; the long poller asks for the same (channels/telegram/poller.ts). */
-export const TELEGRAM_UPDATES = ['message', 'callback_query'];
 
 const NETWORK = 'the server must reach the platform over HTTPS: check DNS, the firewall and outbound traffic';
 

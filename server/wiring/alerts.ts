@@ -5,8 +5,8 @@ import {
   adminAlertsBinding,
   alertActive,
   alertEffect,
+  alertReporter,
   alertRunner,
-  reportAlert,
 } from '../alerts/binding';
 import { BALANCE_CAUSE, BalanceWatch, WebhookAuthWatch } from '../alerts/watch';
 import { fetchBalance } from '../channels/zadarma/client';
@@ -14,7 +14,7 @@ import { type Config, secretsOf } from '../config/config';
 import type { Engine } from '../engine/engine';
 import type { Job } from '../engine/jobs';
 import type { Binding, EffectRow, EffectRunner, Plan } from '../engine/types';
-import { type Logger, maskPhones, maskSecrets } from '../lib/log';
+import { type Logger, maskPhones } from '../lib/log';
 
 /**
  * Admin alerts: the alerts actor's machine, the `alert` runner that feeds it, the in-process checks
@@ -24,9 +24,6 @@ import { type Logger, maskPhones, maskSecrets } from '../lib/log';
 export function adminAlerts(config: Config, deps: { log: Logger; clock: () => number }) {
   const { log } = deps;
   const telegram = config.telegram.mode !== 'off';
-  const secrets = secretsOf(config);
-  /** An error text fit for a chat: phones masked, no configured secret. */
-  const clean = (text: string) => maskPhones(maskSecrets(text, secrets)).slice(0, 300);
   const bindings: Binding[] = [
     adminAlertsBinding({
       adminIds: config.telegram.adminIds,
@@ -47,7 +44,7 @@ export function adminAlerts(config: Config, deps: { log: Logger; clock: () => nu
         info: {
           channel: effect.channel,
           key: maskPhones(effect.key),
-          error: clean(error),
+          detail: error,
         },
       };
       return [alertEffect(p)];
@@ -58,7 +55,7 @@ export function adminAlerts(config: Config, deps: { log: Logger; clock: () => nu
       /** Routes call this when a webhook fails its signature or secret check. */
       refused: (route: string) => void;
     } {
-      const report = (p: AlertPayload) => reportAlert(engine, p);
+      const report = alertReporter(engine, secretsOf(config));
       const webhooks = new WebhookAuthWatch(report, log, deps.clock);
       const jobs: Job[] = [webhooks];
       const z = config.zadarma;
@@ -77,7 +74,7 @@ export function adminAlerts(config: Config, deps: { log: Logger; clock: () => nu
         } else log.info('zadarma: balance not checked (the Zadarma channel is not live)');
       }
       return {
-        runners: { [ALERT_CHANNEL]: alertRunner(engine) },
+        runners: { [ALERT_CHANNEL]: alertRunner(report) },
         jobs,
         refused: (route) => webhooks.refused(route),
       };

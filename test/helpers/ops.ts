@@ -3,11 +3,11 @@
  * processes against the fake platforms, the way an operator runs them.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { signRequest } from '../../server/channels/zadarma/sign';
 import { type FakeD360, startFakeD360 } from '../fakes/d360';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram';
 import { type FakeZadarma, startFakeZadarma } from '../fakes/zadarma';
+import { BLANK_ENV } from './env';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -25,18 +25,6 @@ export const NOTIFY_ON = {
   notify_out_start: 'true',
   notify_out_end: 'true',
 } as const;
-
-/**
- * Every setting named in env.example, blank: a developer's shell or `.env` must not leak into a test
- * (an empty value counts as unset and keeps `.env` from filling it in).
- */
-export const BLANK: Record<string, string> = Object.fromEntries(
-  [
-    ...readFileSync(new URL('../../env.example', import.meta.url), 'utf-8').matchAll(
-      /^#?\s*([A-Z][A-Z0-9_]+)=/gm,
-    ),
-  ].map((m) => [m[1] as string, '']),
-);
 
 export interface Fakes {
   d360: FakeD360;
@@ -151,7 +139,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args], {
       cwd: root,
-      env: { ...process.env, ...BLANK, ...env, NO_COLOR: '1' },
+      env: { ...process.env, ...BLANK_ENV, ...env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readConfig } from '../../server/config/config';
 import { memoryLogger } from '../../server/lib/log';
 import { type Service, startService } from '../../server/service';
+import { BLANK_ENV } from './env';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -12,9 +13,10 @@ export function tmpDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'switchboard-test-'));
 }
 
-/** Settings every test server gets: loopback, a free port, fast retries. */
+/** Settings every test server gets: nothing from the shell or `.env`, loopback, a free port, fast retries. */
 export function testEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
+    ...BLANK_ENV,
     HOST: '127.0.0.1',
     PORT: '0',
     MODE: 'dev',

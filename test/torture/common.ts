@@ -43,34 +43,12 @@ export function rng(seed = Number(process.env.TORTURE_SEED ?? Date.now() % 2 ** 
   return { seed, next, int: (n) => Math.floor(next() * n) };
 }
 
-/** Settings of a developer's shell or `.env` blanked, so each run says what it means. */
-export const CLEAN_ENV: Record<string, string> = {
-  D360_API_KEY: '',
-  VERIFY_TOKEN: '',
-  WEBHOOK_SECRET_HEADER: '',
-  ADMIN_TOKEN: '',
-  TELEGRAM_BOT_TOKEN: '',
-  TELEGRAM_MODE: '',
-  TELEGRAM_WEBHOOK_SECRET: '',
-  TELEGRAM_ADMIN_IDS: '',
-  TELEGRAM_ALLOWED_USERS: '',
-  ALLOWED_PHONES: '',
-  CLIENTS_FILE: '',
-  ZADARMA_API_KEY: '',
-  ZADARMA_API_SECRET: '',
-  ZADARMA_CALLER: '',
-  GATES: '',
-  REMINDER_TIME: '',
-  GATE_COOLDOWN_S: '',
-  GATE_CALL_TIMEOUT_S: '',
-};
-
 /** Children started by the suite; `killAll()` ends whatever is still running (by pid, never by name). */
 const children = new Set<ChildProcess>();
 export const running = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
 
 export async function spawnTracked(env: Record<string, string | undefined>): Promise<ServiceProcess> {
-  const svc = await spawnService({ ...CLEAN_ENV, ...env }, 30_000);
+  const svc = await spawnService(env, 30_000);
   children.add(svc.proc);
   return svc;
 }
@@ -139,12 +117,6 @@ export async function storeDigest(dataDir: string): Promise<string> {
 }
 
 export const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-}
 
 /** Prints the section the way `npm test` shows it (`torture <name>: …`). */
 export function printSection(s: Section): void {

@@ -10,8 +10,9 @@ import { buttonReply, listReply, textMessage, type WebhookBody } from '../../fix
 import { incomingCall } from '../../fixtures/zadarma';
 import { decideOutcome } from '../../machines/gate-outcome';
 import { CALLBACK_PATH, RELAY } from '../helpers/gate-harness';
+import { percentile } from '../helpers/percentile';
 import { eventually, sleep } from '../helpers/service';
-import { fmtMs, type Profile, percentile, pick, rng, type Section } from './common';
+import { fmtMs, type Profile, pick, rng, type Section } from './common';
 import { startTortureRig, type TortureRig } from './rig';
 
 // biome-ignore lint/suspicious/noExplicitAny: documents and bodies are navigated loosely

@@ -12,7 +12,6 @@ import { type Service, startService } from '../../server/service';
 import { type FakeD360, startFakeD360 } from '../fakes/d360';
 import { type Fakes, gateEnv, startFakes, TestClock } from '../helpers/gate-harness';
 import { type HttpAnswer, http, testEnv, tmpDataDir } from '../helpers/service';
-import { CLEAN_ENV } from './common';
 
 export const SECRETS = {
   D360_API_KEY: 'torture-d360-key-5f1c0a',
@@ -52,7 +51,6 @@ export async function startTortureRig(extra: Record<string, string | undefined> 
   const dataDir = tmpDataDir();
   const clock = new TestClock();
   const env = {
-    ...CLEAN_ENV,
     ...gateEnv(f),
     ...SECRETS,
     D360_BASE_URL: d360.url,

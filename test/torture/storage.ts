@@ -12,16 +12,7 @@ import { textMessage } from '../../fixtures/whatsapp';
 import { PARTITION_FILE } from '../../storage/layout';
 import { SEGMENT } from '../../storage/wal';
 import { eventually, sleep, spawnMain, tmpDataDir } from '../helpers/service';
-import {
-  CLEAN_ENV,
-  killAll,
-  type Profile,
-  readStore,
-  type Section,
-  sigkill,
-  sigterm,
-  spawnTracked,
-} from './common';
+import { killAll, type Profile, readStore, type Section, sigkill, sigterm, spawnTracked } from './common';
 import { startTortureRig } from './rig';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters of a garbage file are replaced for the report
@@ -31,7 +22,7 @@ async function runToExit(
   env: Record<string, string>,
   timeoutMs = 20_000,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawnMain({ ...CLEAN_ENV, ...env });
+  const child = spawnMain(env);
   const timer = setTimeout(() => child.proc.kill('SIGKILL'), timeoutMs);
   const code = await child.exited;
   clearTimeout(timer);

@@ -1,5 +1,6 @@
 import type { Api } from 'node-telegram-bot-api';
 import type { Logger } from '../../lib/log';
+import { TELEGRAM_UPDATES } from './update-types';
 
 const POLL_TIMEOUT_S = 25;
 
@@ -35,7 +36,7 @@ export class TelegramPoller {
       let updates: Array<{ update_id: number }>;
       try {
         updates = (await this.api.getUpdates(
-          { offset, timeout: POLL_TIMEOUT_S, allowed_updates: ['message', 'callback_query'] },
+          { offset, timeout: POLL_TIMEOUT_S, allowed_updates: TELEGRAM_UPDATES },
           signal,
         )) as Array<{ update_id: number }>;
         failures = 0;
