@@ -65,21 +65,27 @@ export interface Parsed<O extends Options> {
 
 /** The options every tool takes besides its own. */
 const COMMON = {
-  'env-file': { type: 'string', multiple: true, value: 'FILE', help: '' },
+  'env-file': {
+    type: 'string',
+    multiple: true,
+    value: 'FILE',
+    help: 'read settings from FILE first, then ./.env; neither overrides the environment',
+  },
   help: { type: 'boolean', short: 'h', help: 'print this help' },
 } as const satisfies Options;
 
 /** The tool's options and the common ones, as the help lists them. */
 export const commonOptions = (spec: CliSpec): Options => ({
   ...spec.options,
-  'env-file': {
-    ...COMMON['env-file'],
-    help:
-      spec.dotEnv === false
-        ? 'read settings from FILE first; it never overrides the environment'
-        : 'read settings from FILE first, then ./.env; neither overrides the environment',
-  },
-  help: COMMON.help,
+  ...COMMON,
+  ...(spec.dotEnv === false
+    ? {
+        'env-file': {
+          ...COMMON['env-file'],
+          help: 'read settings from FILE first; it never overrides the environment',
+        },
+      }
+    : {}),
 });
 
 /** Keeps the literal types of a spec's options (for typed values) when it is declared apart. */
@@ -163,6 +169,8 @@ export function startCli<const O extends Options>(
     process.exit(0);
   }
   for (const file of parsed.values['env-file'] ?? []) {
+    // Node 20 itself exits 9 ("node: FILE: not found") on a missing --env-file even after the script
+    // name (nodejs/node#54232), so this line is for the Node versions that leave it to us.
     if (!existsSync(file)) failUsage(spec, `--env-file: ${file} does not exist`);
     loadDotEnv(file);
   }
@@ -176,7 +184,7 @@ export function failUsage(spec: CliSpec, message: string): never {
 }
 
 /** The text of a usage error: the message, the usage lines, where the help is. */
-export function usageError(spec: CliSpec, message: string): string {
+function usageError(spec: CliSpec, message: string): string {
   const usage = usageLines(spec).map((line, i) => `${i === 0 ? 'usage:' : '      '} ${line}`);
   return [message, ...usage, `see ${spec.program ?? `npm run ${spec.name} --`} --help`].join('\n');
 }
