@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pruneBackups, writeBackup } from '../server/ops/backup';
-import { dataDirSetting, defineCli, die, failUsage, startCli } from '../server/ops/cli';
+import { dataDirSetting, defineCli, die, failUsage, opt, startCli } from '../server/ops/cli';
 import { describeHolder, lockStatus } from '../storage/service-lock';
 
 const CLI = defineCli({
@@ -14,13 +14,8 @@ const CLI = defineCli({
   purpose: 'writes a consistent copy of DATA_DIR, with a manifest, while the service runs',
   usage: ['[--out DIR] [--keep N]'],
   options: {
-    out: {
-      type: 'string',
-      value: 'DIR',
-      default: 'backups',
-      help: 'the backup goes into DIR/switchboard-<UTC time>/',
-    },
-    keep: { type: 'string', value: 'N', help: 'then delete all but the newest N backups in DIR' },
+    out: opt.value('DIR', 'the backup goes into DIR/switchboard-<UTC time>/', { default: 'backups' }),
+    keep: opt.value('N', 'then delete all but the newest N backups in DIR'),
   },
   examples: ['--out /var/backups/switchboard --keep 14'],
 });

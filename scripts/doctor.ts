@@ -4,7 +4,7 @@
  * Exit code 0 only when nothing failed. `--json` prints `[{check, ok, detail, fix}]` instead.
  */
 import { formatCheck } from '../server/ops/check';
-import { startCli } from '../server/ops/cli';
+import { opt, startCli } from '../server/ops/cli';
 import { runDoctor } from '../server/ops/doctor';
 
 async function main(): Promise<void> {
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     name: 'doctor',
     purpose: "checks the settings, the data folder and each platform's credentials and webhook",
     usage: ['[--json]'],
-    options: { json: { type: 'boolean', help: 'print [{check, ok, detail, fix}] instead of lines' } },
+    options: { json: opt.flag('print [{check, ok, detail, fix}] instead of lines') },
     notes: ['One line per check: ✔, ✘ with the fix, or – skipped. Exit code 0 only when nothing failed.'],
     examples: ['', '--env-file /etc/switchboard/env', '--json'],
   });

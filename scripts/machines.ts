@@ -5,14 +5,14 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCli } from '../server/ops/cli';
+import { opt, startCli } from '../server/ops/cli';
 import { DIAGRAM_DIR, diagramFiles, withMachinesSection } from './machine-docs';
 
 const check = startCli({
   name: 'machines',
   purpose: "writes docs/machines/<name>.mmd for every machine and the README's machines section",
   usage: ['[--check]'],
-  options: { check: { type: 'boolean', help: 'change nothing; exit 1 when a diagram is out of date' } },
+  options: { check: opt.flag('change nothing; exit 1 when a diagram is out of date') },
   examples: ['', '--check'],
   dotEnv: false,
 }).values.check;

@@ -14,7 +14,7 @@ import {
   type WebhookBody,
 } from '../fixtures/whatsapp';
 import { formBody } from '../fixtures/zadarma';
-import { defineCli, parseCli } from '../server/ops/cli';
+import { defineCli, opt, parseCli } from '../server/ops/cli';
 import { type Channel, type Step, UsageError } from './simulate-common';
 import {
   DEFAULT_TG_USER,
@@ -146,93 +146,51 @@ export const SIMULATE = defineCli({
     },
   ],
   options: {
-    url: { type: 'string', value: 'URL', help: `server base URL; default $SIM_URL or ${DEFAULT_URL}` },
-    header: {
-      type: 'string',
-      multiple: true,
-      value: 'Name=value',
-      help: 'extra header on every POST (repeatable), e.g. for WEBHOOK_SECRET_HEADER',
-    },
-    pause: {
-      type: 'string',
-      value: 'MS',
-      help: `pause between steps of a multi-step command; default ${DEFAULT_PAUSE_MS}`,
-    },
-    from: {
-      type: 'string',
-      value: 'NUMBER',
-      group: 'WhatsApp',
-      help: `sender phone number (wa_id), and the caller of zadarma ivr; default ${DEFAULT_FROM}`,
-    },
-    name: {
-      type: 'string',
-      value: 'NAME',
-      group: 'WhatsApp',
-      help: `sender profile name (in tg commands the first name); default "${DEFAULT_NAME}"`,
-    },
-    shift: {
-      type: 'string',
-      value: 'ID',
-      group: 'WhatsApp',
-      help: `list row for the period command; default ${DEFAULT_SHIFT}`,
-    },
-    user: {
-      type: 'string',
-      value: 'ID',
-      group: 'Telegram',
-      help: `the sender's Telegram user id; default ${DEFAULT_TG_USER}`,
-    },
-    phone: { type: 'string', value: 'NUMBER', group: 'Telegram', help: 'tg-contact: the number on the card' },
-    'from-user': {
-      type: 'string',
-      value: 'ID|none',
-      group: 'Telegram',
-      help: "tg-contact: the card is someone else's (or has no user_id)",
-    },
-    'tg-secret': {
-      type: 'string',
-      value: 'SECRET',
-      group: 'Telegram',
-      help: 'send X-Telegram-Bot-Api-Secret-Token; default $TELEGRAM_WEBHOOK_SECRET',
-    },
-    gate: {
-      type: 'string',
-      value: 'hvirtka|vorota',
-      group: 'Zadarma',
-      help: "start/end: which gate's callback",
-    },
-    relay: {
-      type: 'string',
-      value: 'NUMBER',
-      group: 'Zadarma',
-      help: `start/end: the relay's number; default from $GATES\n(dev default ${DEV_GATES})`,
-    },
-    event: {
-      type: 'string',
-      value: 'NAME',
-      group: 'Zadarma',
-      help: 'start: NOTIFY_START (default) or NOTIFY_OUT_START;\nend: NOTIFY_END (default) or NOTIFY_OUT_END',
-    },
-    disposition: {
-      type: 'string',
-      value: 'D',
-      group: 'Zadarma',
-      help: 'end: cancel (default), busy, no answer, answered, failed…',
-    },
-    duration: { type: 'string', value: 'S', group: 'Zadarma', help: 'end: seconds; default 5' },
-    digits: {
-      type: 'string',
-      value: 'D[,D…]',
-      group: 'Zadarma',
-      help: 'ivr: keys pressed, one NOTIFY_IVR each, e.g. 1 or 5,1',
-    },
-    pbx: { type: 'string', value: 'ID', group: 'Zadarma', help: 'pbx_call_id; default a fresh one' },
-    secret: {
-      type: 'string',
-      value: 'SECRET',
-      group: 'Zadarma',
-      help: 'sign with the Signature header; default $ZADARMA_API_SECRET',
-    },
+    url: opt.value('URL', `server base URL; default $SIM_URL or ${DEFAULT_URL}`),
+    header: opt.value(
+      'Name=value',
+      'extra header on every POST (repeatable), e.g. for WEBHOOK_SECRET_HEADER',
+      {
+        multiple: true,
+      },
+    ),
+    pause: opt.value('MS', `pause between steps of a multi-step command; default ${DEFAULT_PAUSE_MS}`),
+    ...opt.group('WhatsApp', {
+      from: opt.value(
+        'NUMBER',
+        `sender phone number (wa_id), and the caller of zadarma ivr; default ${DEFAULT_FROM}`,
+      ),
+      name: opt.value(
+        'NAME',
+        `sender profile name (in tg commands the first name); default "${DEFAULT_NAME}"`,
+      ),
+      shift: opt.value('ID', `list row for the period command; default ${DEFAULT_SHIFT}`),
+    }),
+    ...opt.group('Telegram', {
+      user: opt.value('ID', `the sender's Telegram user id; default ${DEFAULT_TG_USER}`),
+      phone: opt.value('NUMBER', 'tg-contact: the number on the card'),
+      'from-user': opt.value('ID|none', "tg-contact: the card is someone else's (or has no user_id)"),
+      'tg-secret': opt.value(
+        'SECRET',
+        'send X-Telegram-Bot-Api-Secret-Token; default $TELEGRAM_WEBHOOK_SECRET',
+      ),
+    }),
+    ...opt.group('Zadarma', {
+      gate: opt.value('hvirtka|vorota', "start/end: which gate's callback"),
+      relay: opt.value(
+        'NUMBER',
+        `start/end: the relay's number; default from $GATES\n(dev default ${DEV_GATES})`,
+      ),
+      event: opt.value(
+        'NAME',
+        'start: NOTIFY_START (default) or NOTIFY_OUT_START;\nend: NOTIFY_END (default) or NOTIFY_OUT_END',
+      ),
+      disposition: opt.value('D', 'end: cancel (default), busy, no answer, answered, failed…'),
+      duration: opt.value('S', 'end: seconds; default 5'),
+      digits: opt.value('D[,D…]', 'ivr: keys pressed, one NOTIFY_IVR each, e.g. 1 or 5,1'),
+      pbx: opt.value('ID', 'pbx_call_id; default a fresh one'),
+      secret: opt.value('SECRET', 'sign with the Signature header; default $ZADARMA_API_SECRET'),
+    }),
   },
   notes: [
     'Prints what was sent (→) and what came back (←). Our number (called_did / internal) is',

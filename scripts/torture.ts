@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { defineCli, failUsage, startCli } from '../server/ops/cli';
+import { defineCli, failUsage, opt, startCli } from '../server/ops/cli';
 import { killAll, type Profile, printSection, type Section } from '../test/torture/common';
 
 const MODULES = ['crash', 'redelivery', 'races', 'security', 'fuzz', 'upstream', 'storage'] as const;
@@ -22,11 +22,8 @@ const CLI = defineCli({
   usage: ['[--full] [--report] [MODULE…]'],
   args: { max: MODULES.length },
   options: {
-    full: {
-      type: 'boolean',
-      help: 'the full profile (1,000 events / 20 kills, 10,000 fuzz cases per route…)',
-    },
-    report: { type: 'boolean', help: 'also rewrite docs/RELIABILITY.md from this run (--full implies it)' },
+    full: opt.flag('the full profile (1,000 events / 20 kills, 10,000 fuzz cases per route…)'),
+    report: opt.flag('also rewrite docs/RELIABILITY.md from this run (--full implies it)'),
   },
   notes: [
     `MODULE: run only these, of ${MODULES.join(', ')}.`,

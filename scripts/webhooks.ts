@@ -5,7 +5,7 @@
  */
 import { ConfigError, readConfig } from '../server/config';
 import { type CheckResult, formatCheck } from '../server/ops/check';
-import { defineCli, die, failUsage, startCli } from '../server/ops/cli';
+import { defineCli, die, failUsage, opt, startCli } from '../server/ops/cli';
 import { manualSteps, setWebhooks, showWebhooks } from '../server/ops/webhooks';
 import { parsePublicUrl } from '../server/public-url';
 
@@ -18,11 +18,7 @@ const CLI = defineCli({
     show: 'print what each platform has registered now (secret values as ***)',
   },
   options: {
-    'public-url': {
-      type: 'string',
-      value: 'URL',
-      help: 'set: the https origin the platforms call; default $PUBLIC_URL',
-    },
+    'public-url': opt.value('URL', 'set: the https origin the platforms call; default $PUBLIC_URL'),
   },
   examples: ['set --public-url https://bot.example.com', 'show --env-file /etc/switchboard/env'],
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeBackup } from '../server/ops/backup';
-import { type CliSpec, defineCli, parseCli, UsageError } from '../server/ops/cli';
+import { type CliSpec, defineCli, opt, parseCli, UsageError } from '../server/ops/cli';
 import { helpText } from '../server/ops/cli-help';
 import { BLANK } from './helpers/ops';
 
@@ -24,9 +24,9 @@ const SPEC = defineCli({
   usage: ['put FILE [--out DIR]', 'list'],
   commands: { 'put FILE': 'store FILE', list: 'list what is stored' },
   options: {
-    out: { type: 'string', value: 'DIR', default: 'backups', help: 'where it goes' },
-    keep: { type: 'string', value: 'N', help: 'how many to keep' },
-    json: { type: 'boolean', help: 'print JSON' },
+    out: opt.value('DIR', 'where it goes', { default: 'backups' }),
+    keep: opt.value('N', 'how many to keep'),
+    json: opt.flag('print JSON'),
   },
   examples: ['put a.txt --out /tmp'],
 });

@@ -25,6 +25,16 @@ export interface Option {
 }
 export type Options = Record<string, Option>;
 
+/** `--name VALUE` and `--name` options, written in one line each. */
+export const opt = {
+  value: <const M extends Partial<Option> = Record<never, never>>(value: string, help: string, more?: M) =>
+    ({ type: 'string', value, help, ...more }) as { type: 'string'; value: string; help: string } & M,
+  flag: (help: string) => ({ type: 'boolean', help }) as const,
+  /** the same help heading for each of these options */
+  group: <const G extends Options>(group: string, options: G): G =>
+    Object.fromEntries(Object.entries(options).map(([k, o]) => [k, { ...o, group }])) as G,
+};
+
 export interface CliSpec<O extends Options = Options> {
   /** the npm script, e.g. `backup` */
   name: string;
