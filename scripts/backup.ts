@@ -6,19 +6,26 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pruneBackups, writeBackup } from '../server/ops/backup';
-import { dataDirSetting, die, loadSettings, option } from '../server/ops/cli';
+import { dataDirSetting, defineCli, die, failUsage, opt, startCli } from '../server/ops/cli';
 import { describeHolder, lockStatus } from '../storage/service-lock';
 
-const USAGE = 'usage: npm run backup [-- --out DIR] [--keep N] [--env-file FILE]';
+const CLI = defineCli({
+  name: 'backup',
+  purpose: 'writes a consistent copy of DATA_DIR, with a manifest, while the service runs',
+  usage: ['[--out DIR] [--keep N]'],
+  options: {
+    out: opt.value('DIR', 'the backup goes into DIR/switchboard-<UTC time>/', { default: 'backups' }),
+    keep: opt.value('N', 'then delete all but the newest N backups in DIR'),
+  },
+  examples: ['--out /var/backups/switchboard --keep 14'],
+});
 
 async function main(): Promise<void> {
-  const args = loadSettings(process.argv.slice(2));
-  const out = resolve(option(args, 'out') ?? 'backups');
-  const keepRaw = option(args, 'keep');
-  const keep = keepRaw === undefined ? undefined : Number(keepRaw);
+  const { values } = startCli(CLI);
+  const out = resolve(values.out);
+  const keep = values.keep === undefined ? undefined : Number(values.keep);
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1))
-    die(`--keep must be a whole number ≥ 1\n${USAGE}`);
-  if (args.length > 0) die(`unknown argument ${args[0]}\n${USAGE}`);
+    failUsage(CLI, `--keep must be a whole number ≥ 1, got "${values.keep}"`);
   const dataDir = dataDirSetting();
   if (!existsSync(dataDir)) die(`DATA_DIR ${dataDir} does not exist: nothing to back up`, 1);
   const lock = lockStatus(dataDir);

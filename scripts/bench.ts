@@ -18,12 +18,29 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { incomingCall } from '../fixtures/zadarma';
 import { SERVICE_PARTITIONS } from '../server/config/config';
+import { startCli } from '../server/ops/cli';
 import { percentile } from '../test/helpers/percentile';
 import { startLightD360 } from './bench/fake-d360';
 import { type LoadResult, userId } from './bench/loadgen';
 import { du, machine, type Proc, probe, root, runLoadProcess, sampled, spawnTs } from './bench/run';
 import { makeTemplate, seedStore } from './bench/seed';
 
+startCli({
+  name: 'bench',
+  purpose: 'throughput, latency and scale of the service on loopback (minutes); writes docs/BENCHMARKS.md',
+  usage: [''],
+  options: {},
+  notes: [
+    'Settings (environment, or --env-file):',
+    '  BENCH_QUICK=1            short runs, for trying the bench itself',
+    '  BENCH_FSYNC=on           skip the extra full-pipeline run with STORE_FSYNC=off',
+    '  BENCH_CPU_PROF=DIR       the full-pipeline server writes a V8 CPU profile there',
+    '  BENCH_OUT=FILE           default docs/BENCHMARKS.md; "-" writes nothing',
+    '  BENCH_SCALE=100,100000   the user counts of the scale part; default 100,10000,100000',
+  ],
+  examples: ['', '--env-file bench.env'],
+  dotEnv: false,
+});
 const QUICK = process.env.BENCH_QUICK === '1';
 const SEC = QUICK ? 3000 : 10_000;
 const RATE_MS = QUICK ? 5000 : 30_000;

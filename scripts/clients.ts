@@ -5,20 +5,20 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { loadDotEnv } from '../server/config/config';
 import { type ClientRow, clientMap, clientsCsv, readClientsCsv } from '../server/gate/clients-csv';
+import { defineCli, startCli } from '../server/ops/cli';
 
-function usage(): never {
-  process.stderr.write(
-    'usage: npm run clients -- import FILE.csv   (merge phone,name lines into CLIENTS_FILE)\n',
-  );
-  process.stderr.write('       npm run clients -- list              (print CLIENTS_FILE)\n');
-  process.exit(2);
-}
+const CLI = defineCli({
+  name: 'clients',
+  purpose: 'merges a list of clients into CLIENTS_FILE, which the running service re-reads',
+  usage: ['import FILE.csv', 'list'],
+  commands: { 'import FILE.csv': 'merge phone,name lines into CLIENTS_FILE', list: 'print CLIENTS_FILE' },
+  options: {},
+  examples: ['import clients.csv', 'list --env-file /etc/switchboard/env'],
+});
 
 function main(): void {
-  loadDotEnv();
-  const [command, file] = process.argv.slice(2);
+  const [command, file = ''] = startCli(CLI).positionals;
   const target = process.env.CLIENTS_FILE?.trim();
   if (!target) {
     process.stderr.write(
@@ -37,7 +37,6 @@ function main(): void {
     process.stdout.write(`${current.size} clients in ${target}\n`);
     return;
   }
-  if (command !== 'import' || !file) usage();
   const rows = readCsv(file);
   let added = 0;
   let updated = 0;

@@ -4,17 +4,21 @@
  * Exit code 0 only when nothing failed. `--json` prints `[{check, ok, detail, fix}]` instead.
  */
 import { formatCheck } from '../server/ops/check';
-import { die, flag, loadSettings } from '../server/ops/cli';
+import { opt, startCli } from '../server/ops/cli';
 import { runDoctor } from '../server/ops/doctor';
 
 async function main(): Promise<void> {
-  const args = loadSettings(process.argv.slice(2));
-  const json = flag(args, 'json');
-  if (args.length > 0)
-    die(`unknown argument ${args[0]}\nusage: npm run doctor [-- --json] [--env-file FILE]`);
+  const { values } = startCli({
+    name: 'doctor',
+    purpose: "checks the settings, the data folder and each platform's credentials and webhook",
+    usage: ['[--json]'],
+    options: { json: opt.flag('print [{check, ok, detail, fix}] instead of lines') },
+    notes: ['One line per check: ✔, ✘ with the fix, or – skipped. Exit code 0 only when nothing failed.'],
+    examples: ['', '--env-file /etc/switchboard/env', '--json'],
+  });
   const results = await runDoctor(process.env);
   const failed = results.filter((r) => !r.ok).length;
-  if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else {
     for (const r of results) process.stdout.write(`${formatCheck(r)}\n`);
     const skipped = results.filter((r) => r.skipped).length;

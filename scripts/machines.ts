@@ -5,10 +5,18 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { opt, startCli } from '../server/ops/cli';
 import { DIAGRAM_DIR, diagramFiles, withMachinesSection } from './machine-docs';
 
+const check = startCli({
+  name: 'machines',
+  purpose: "writes docs/machines/<name>.mmd for every machine and the README's machines section",
+  usage: ['[--check]'],
+  options: { check: opt.flag('change nothing; exit 1 when a diagram is out of date') },
+  examples: ['', '--check'],
+  dotEnv: false,
+}).values.check;
 const root = new URL('..', import.meta.url).pathname;
-const check = process.argv.includes('--check');
 const read = (p: string) => (existsSync(join(root, p)) ? readFileSync(join(root, p), 'utf8') : undefined);
 
 const wanted = diagramFiles();

@@ -4,16 +4,21 @@
  * moved to `DATA_DIR/replaced-<time>/`, never deleted.
  */
 import { resolve } from 'node:path';
-import { dataDirSetting, die, loadSettings } from '../server/ops/cli';
+import { dataDirSetting, die, startCli } from '../server/ops/cli';
 import { RestoreRefused, restoreBackup } from '../server/ops/restore';
 import { LockHeldError } from '../storage/service-lock';
 
-const USAGE = 'usage: npm run restore -- BACKUP_DIR [--env-file FILE]';
-
 async function main(): Promise<void> {
-  const args = loadSettings(process.argv.slice(2));
-  if (args.length !== 1 || args[0]?.startsWith('--')) die(USAGE);
-  const backup = resolve(args[0] as string);
+  const { positionals } = startCli({
+    name: 'restore',
+    purpose: 'checks a backup against its manifest and puts it into DATA_DIR (stop the service first)',
+    usage: ['BACKUP_DIR'],
+    args: { min: 1 },
+    options: {},
+    notes: ['What was in DATA_DIR is moved to DATA_DIR/replaced-<time>/, never deleted.'],
+    examples: ['/var/backups/switchboard/switchboard-20261122-031500Z'],
+  });
+  const backup = resolve(positionals[0] as string);
   const dataDir = dataDirSetting();
   const say = (line: string) => process.stdout.write(`${line}\n`);
   try {

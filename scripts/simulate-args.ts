@@ -4,7 +4,6 @@
  * ./simulate-gate.ts), and rendering those as HTTP requests or curl commands. No I/O here
  * (scripts/simulate.ts does the sending).
  */
-import { parseArgs } from 'node:util';
 import {
   buttonReply,
   DEFAULT_NAME,
@@ -15,6 +14,7 @@ import {
   type WebhookBody,
 } from '../fixtures/whatsapp';
 import { formBody } from '../fixtures/zadarma';
+import { defineCli, opt, parseCli } from '../server/ops/cli';
 import { type Channel, type Step, UsageError } from './simulate-common';
 import {
   DEFAULT_TG_USER,
@@ -90,82 +90,126 @@ export type ParsedArgs =
   | { kind: 'run'; command: Command; args: string[]; opts: SimOptions }
   | { kind: 'error'; message: string };
 
-export const USAGE = `Switchboard webhook simulator: POSTs webhook bodies to a running server, as WhatsApp
-(360dialog), Telegram and Zadarma would, and prints what was sent (→) and what came back (←).
-
-Usage: npm run simulate -- <command> [args] [options]
-
-WhatsApp (POST /webhook):
-  text "меню"            a text message
-  button <ID>            a reply-button tap: FILL_TODAY, FILL_PERIOD, MY_STATUS
-  list <ID>              a list row tap: SHIFT_DAY, SHIFT_NIGHT, SHIFT_OFF
-  period "01.11-07.11"   the period flow: button FILL_PERIOD, the dates as text,
-                         then the list tap given by --shift (default SHIFT_DAY)
-  status                 button MY_STATUS
-  image | sticker | location
-                         a message of a type the bot does not support
-  full                   the whole scenario: "меню", FILL_TODAY, SHIFT_DAY, MY_STATUS,
-                         period "01.11-03.11" with SHIFT_OFF, MY_STATUS
-  curl                   print ready-to-paste curl commands (text, button, list)
-                         for the given --url/--from; sends nothing
-
-Gate bot, Telegram (POST /telegram/webhook):
-  tg "/hvirtka"          a message from --user; a /command carries the bot_command entity
-  tg-button <DATA>       an inline-button tap (callback_query), e.g. gate:vorota, gate:hvirtka
-  tg-contact --phone N   the user shares their own contact card; with --from-user ID it is a
-                         forwarded card of someone else (contact.user_id = ID, or none)
-
-Gate bot, Zadarma (POST /zadarma/webhook, form-encoded; answers are printed):
-  zadarma start --gate G the first notification of a gate's callback (NOTIFY_START)
-  zadarma end --gate G   its final one, by default NOTIFY_END with --disposition cancel
-                         --duration 5 (= the relay rang and rejected: opened). For NOTIFY_END
-                         the relay is caller_id and our number called_did; for NOTIFY_OUT_END
-                         the relay is destination and our number internal
-  zadarma ivr --from N   a call into the voice menu: NOTIFY_START, then one NOTIFY_IVR per
-                         --digits entry, all with one pbx_call_id
-
-Options:
-  --url URL              server base URL; default $SIM_URL or ${DEFAULT_URL}
-  --header Name=value    extra header on every POST (repeatable), e.g. for WEBHOOK_SECRET_HEADER
-  --pause MS             pause between steps of a multi-step command; default ${DEFAULT_PAUSE_MS}
-  -h, --help             this text
- WhatsApp:
-  --from DIGITS          sender phone number (wa_id); default ${DEFAULT_FROM}
-  --name NAME            sender profile name; default "${DEFAULT_NAME}"
-  --shift ID             list row for the period command; default ${DEFAULT_SHIFT}
- Telegram:
-  --user ID              the sender's Telegram user id; default ${DEFAULT_TG_USER}
-  --name NAME            the sender's first name
-  --phone NUMBER         tg-contact: the number on the card
-  --from-user ID|none    tg-contact: the card is someone else's (or has no user_id)
-  --tg-secret SECRET     send X-Telegram-Bot-Api-Secret-Token; default $TELEGRAM_WEBHOOK_SECRET
- Zadarma:
-  --gate hvirtka|vorota  start/end: which gate's callback
-  --relay NUMBER         start/end: the relay's number; default from $GATES
-                         (dev default ${DEV_GATES})
-  --event NAME           start: NOTIFY_START (default) or NOTIFY_OUT_START;
-                         end: NOTIFY_END (default) or NOTIFY_OUT_END
-  --disposition D        end: cancel (default), busy, no answer, answered, failed…
-  --duration S           end: seconds; default 5
-  --from NUMBER          ivr: the caller's number, e.g. 0501112233; default ${DEFAULT_FROM}
-  --digits D[,D…]        ivr: keys pressed, one NOTIFY_IVR each, e.g. 1 or 5,1
-  --pbx ID               pbx_call_id; default a fresh one
-  --secret SECRET        sign with the Signature header; default $ZADARMA_API_SECRET
- Our number (called_did / internal) is $ZADARMA_CALLER, default ${DEV_CALLER}. GATES,
- ZADARMA_CALLER and the secrets are read from the environment and from .env, as the server does.
-
-Examples:
-  npm run simulate -- text "меню"
-  npm run simulate -- button FILL_TODAY --from 79990000001 --name "Иван"
-  npm run simulate -- period "01.11-07.11" --shift SHIFT_NIGHT
-  npm run simulate -- full --header "X-Webhook-Secret=s3cret"
-  npm run simulate -- curl --url https://my-tunnel.example.com
-  npm run simulate -- tg-contact --user 42 --phone 0501112233
-  npm run simulate -- tg "/hvirtka" --user 42 --name Іван
-  npm run simulate -- tg-button gate:vorota --user 42
-  npm run simulate -- zadarma end --gate hvirtka --disposition cancel --duration 5
-  npm run simulate -- zadarma ivr --from 0501112233 --digits 5,1
-`;
+/** The command line: its options, and the help `npm run simulate -- --help` prints. */
+export const SIMULATE = defineCli({
+  name: 'simulate',
+  purpose: 'POSTs webhook bodies to a running server as 360dialog, Telegram and Zadarma would',
+  usage: ['<command> [args] [options]'],
+  args: { max: Number.POSITIVE_INFINITY },
+  sections: [
+    {
+      title: 'WhatsApp (POST /webhook)',
+      rows: [
+        ['text "меню"', 'a text message'],
+        ['button <ID>', 'a reply-button tap: FILL_TODAY, FILL_PERIOD, MY_STATUS'],
+        ['list <ID>', 'a list row tap: SHIFT_DAY, SHIFT_NIGHT, SHIFT_OFF'],
+        [
+          'period "01.11-07.11"',
+          'the period flow: button FILL_PERIOD, the dates as text,\nthen the list tap given by --shift (default SHIFT_DAY)',
+        ],
+        ['status', 'button MY_STATUS'],
+        ['image | sticker | location', 'a message of a type the bot does not support'],
+        [
+          'full',
+          'the whole scenario: "меню", FILL_TODAY, SHIFT_DAY, MY_STATUS,\nperiod "01.11-03.11" with SHIFT_OFF, MY_STATUS',
+        ],
+        [
+          'curl',
+          'print ready-to-paste curl commands (text, button, list)\nfor the given --url/--from; sends nothing',
+        ],
+      ],
+    },
+    {
+      title: 'Gate bot, Telegram (POST /telegram/webhook)',
+      rows: [
+        ['tg "/hvirtka"', 'a message from --user; a /command carries the bot_command entity'],
+        ['tg-button <DATA>', 'an inline-button tap (callback_query), e.g. gate:vorota, gate:hvirtka'],
+        [
+          'tg-contact --phone N',
+          'the user shares their own contact card; with --from-user ID it is a\nforwarded card of someone else (contact.user_id = ID, or none)',
+        ],
+      ],
+    },
+    {
+      title: 'Gate bot, Zadarma (POST /zadarma/webhook, form-encoded; answers are printed)',
+      rows: [
+        ['zadarma start --gate G', "the first notification of a gate's callback (NOTIFY_START)"],
+        [
+          'zadarma end --gate G',
+          'its final one, by default NOTIFY_END with --disposition cancel\n--duration 5 (= the relay rang and rejected: opened). For NOTIFY_END\nthe relay is caller_id and our number called_did; for NOTIFY_OUT_END\nthe relay is destination and our number internal',
+        ],
+        [
+          'zadarma ivr --from N',
+          'a call into the voice menu: NOTIFY_START, then one NOTIFY_IVR per\n--digits entry, all with one pbx_call_id',
+        ],
+      ],
+    },
+  ],
+  options: {
+    url: opt.value('URL', `server base URL; default $SIM_URL or ${DEFAULT_URL}`),
+    header: opt.value(
+      'Name=value',
+      'extra header on every POST (repeatable), e.g. for WEBHOOK_SECRET_HEADER',
+      {
+        multiple: true,
+      },
+    ),
+    pause: opt.value('MS', `pause between steps of a multi-step command; default ${DEFAULT_PAUSE_MS}`),
+    ...opt.group('WhatsApp', {
+      from: opt.value(
+        'NUMBER',
+        `sender phone number (wa_id), and the caller of zadarma ivr; default ${DEFAULT_FROM}`,
+      ),
+      name: opt.value(
+        'NAME',
+        `sender profile name (in tg commands the first name); default "${DEFAULT_NAME}"`,
+      ),
+      shift: opt.value('ID', `list row for the period command; default ${DEFAULT_SHIFT}`),
+    }),
+    ...opt.group('Telegram', {
+      user: opt.value('ID', `the sender's Telegram user id; default ${DEFAULT_TG_USER}`),
+      phone: opt.value('NUMBER', 'tg-contact: the number on the card'),
+      'from-user': opt.value('ID|none', "tg-contact: the card is someone else's (or has no user_id)"),
+      'tg-secret': opt.value(
+        'SECRET',
+        'send X-Telegram-Bot-Api-Secret-Token; default $TELEGRAM_WEBHOOK_SECRET',
+      ),
+    }),
+    ...opt.group('Zadarma', {
+      gate: opt.value('hvirtka|vorota', "start/end: which gate's callback"),
+      relay: opt.value(
+        'NUMBER',
+        `start/end: the relay's number; default from $GATES\n(dev default ${DEV_GATES})`,
+      ),
+      event: opt.value(
+        'NAME',
+        'start: NOTIFY_START (default) or NOTIFY_OUT_START;\nend: NOTIFY_END (default) or NOTIFY_OUT_END',
+      ),
+      disposition: opt.value('D', 'end: cancel (default), busy, no answer, answered, failed…'),
+      duration: opt.value('S', 'end: seconds; default 5'),
+      digits: opt.value('D[,D…]', 'ivr: keys pressed, one NOTIFY_IVR each, e.g. 1 or 5,1'),
+      pbx: opt.value('ID', 'pbx_call_id; default a fresh one'),
+      secret: opt.value('SECRET', 'sign with the Signature header; default $ZADARMA_API_SECRET'),
+    }),
+  },
+  notes: [
+    'Prints what was sent (→) and what came back (←). Our number (called_did / internal) is',
+    `$ZADARMA_CALLER, default ${DEV_CALLER}. GATES, ZADARMA_CALLER and the secrets are read from the`,
+    'environment, --env-file and .env, as the server does.',
+  ],
+  examples: [
+    'text "меню"',
+    'button FILL_TODAY --from 79990000001 --name "Иван"',
+    'period "01.11-07.11" --shift SHIFT_NIGHT',
+    'full --header "X-Webhook-Secret=s3cret"',
+    'curl --url https://my-tunnel.example.com',
+    'tg-contact --user 42 --phone 0501112233',
+    'tg "/hvirtka" --user 42 --name Іван',
+    'tg-button gate:vorota --user 42',
+    'zadarma end --gate hvirtka --disposition cancel --duration 5',
+    'zadarma ivr --from 0501112233 --digits 5,1',
+  ],
+});
 
 function isCommand(s: string): s is Command {
   return (COMMANDS as readonly string[]).includes(s);
@@ -250,34 +294,11 @@ const OPTION_SCOPES: Record<string, [(command: string, sub: string | undefined) 
  */
 export function parseCommandLine(argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs {
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        url: { type: 'string' },
-        from: { type: 'string' },
-        name: { type: 'string' },
-        header: { type: 'string', multiple: true },
-        shift: { type: 'string' },
-        pause: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        user: { type: 'string' },
-        phone: { type: 'string' },
-        'from-user': { type: 'string' },
-        'tg-secret': { type: 'string' },
-        gate: { type: 'string' },
-        relay: { type: 'string' },
-        event: { type: 'string' },
-        disposition: { type: 'string' },
-        duration: { type: 'string' },
-        digits: { type: 'string' },
-        pbx: { type: 'string' },
-        secret: { type: 'string' },
-      },
-    });
+    const parsed = parseCli(SIMULATE, argv);
+    if (parsed === 'help') return { kind: 'help' };
+    const { values, positionals } = parsed;
     const [command, ...args] = positionals;
-    if (values.help || command === undefined || command === 'help') return { kind: 'help' };
+    if (command === undefined || command === 'help') return { kind: 'help' };
     if (!isCommand(command)) {
       throw new UsageError(`unknown command "${command}" (expected one of: ${COMMANDS.join(', ')})`);
     }

@@ -2,10 +2,8 @@
 import type { WebhookBody } from '../fixtures/whatsapp';
 import type { ZadarmaFields } from '../fixtures/zadarma';
 
-/** Thrown for a bad command line; the message is meant for the user. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** Thrown for a bad command line (the tools' one, server/ops/cli.ts). */
+export { UsageError } from '../server/ops/cli';
 
 /** Which endpoint a step goes to (and how its body is encoded). */
 export type Channel = 'whatsapp' | 'telegram' | 'zadarma';

@@ -4,19 +4,20 @@
  * what was sent and what came back. `npm run simulate -- --help` lists the commands. The pure part
  * lives in ./simulate-args.ts and ./simulate-gate.ts.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { failUsage, startCli } from '../server/ops/cli';
+import { helpText } from '../server/ops/cli-help';
 import {
   describeStep,
   parseCommandLine,
   planSteps,
   renderCurl,
   requestOf,
+  SIMULATE,
   type SimOptions,
   type Step,
-  USAGE,
 } from './simulate-args';
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -82,19 +83,15 @@ async function send(step: Step, opts: SimOptions): Promise<boolean> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // The server reads .env (without overriding the environment); so do we, for GATES, ZADARMA_CALLER
-  // and the webhook secrets.
-  const dotEnv = resolve('.env');
-  if (existsSync(dotEnv)) process.loadEnvFile(dotEnv);
+  // --help, a bad option, then --env-file and .env, as the server reads them: the settings below
+  // (SIM_URL, GATES, ZADARMA_CALLER, the webhook secrets) come from the environment they make.
+  startCli(SIMULATE, argv);
   const parsed = parseCommandLine(argv, process.env);
   if (parsed.kind === 'help') {
-    console.log(USAGE);
+    process.stdout.write(helpText(SIMULATE));
     return 0;
   }
-  if (parsed.kind === 'error') {
-    console.error(`simulate: ${parsed.message}\nRun "npm run simulate -- --help" for usage.`);
-    return 2;
-  }
+  if (parsed.kind === 'error') failUsage(SIMULATE, parsed.message);
   const { command, args, opts } = parsed;
   const steps = planSteps(command, args, opts);
 

@@ -12,15 +12,34 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+import { defineCli, failUsage, opt, startCli } from '../server/ops/cli';
 import { killAll, type Profile, printSection, type Section } from '../test/torture/common';
 
-const root = new URL('..', import.meta.url).pathname;
-const args = process.argv.slice(2);
-const profile: Profile = args.includes('--full') ? 'full' : 'short';
-const report = args.includes('--report') || profile === 'full';
-const only = args.filter((a) => !a.startsWith('--'));
-
 const MODULES = ['crash', 'redelivery', 'races', 'security', 'fuzz', 'upstream', 'storage'] as const;
+const CLI = defineCli({
+  name: 'torture',
+  purpose: 'the torture suite: crashes, redelivery, races, security, fuzzing, upstream and storage faults',
+  usage: ['[--full] [--report] [MODULE…]'],
+  args: { max: MODULES.length },
+  options: {
+    full: opt.flag('the full profile (1,000 events / 20 kills, 10,000 fuzz cases per route…)'),
+    report: opt.flag('also rewrite docs/RELIABILITY.md from this run (--full implies it)'),
+  },
+  notes: [
+    `MODULE: run only these, of ${MODULES.join(', ')}.`,
+    'Without --full it runs the short profile, the one npm test runs as test/torture-*.test.ts.',
+    'TORTURE_SEED=<n> replays the random choices of a run (printed in the report).',
+  ],
+  examples: ['', '--full', 'crash fuzz'],
+  dotEnv: false,
+});
+
+const root = new URL('..', import.meta.url).pathname;
+const { values, positionals: only } = startCli(CLI);
+const profile: Profile = values.full ? 'full' : 'short';
+const report = values.report || profile === 'full';
+for (const name of only)
+  if (!(MODULES as readonly string[]).includes(name)) failUsage(CLI, `unknown module "${name}"`);
 
 async function main(): Promise<void> {
   const started = Date.now();

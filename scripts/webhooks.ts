@@ -6,17 +6,27 @@
 import { ConfigError, readConfig } from '../server/config/config';
 import { parsePublicUrl } from '../server/lib/public-url';
 import { type CheckResult, formatCheck } from '../server/ops/check';
-import { die, loadSettings, option } from '../server/ops/cli';
+import { defineCli, die, failUsage, opt, startCli } from '../server/ops/cli';
 import { manualSteps, setWebhooks, showWebhooks } from '../server/ops/webhooks';
 
-const USAGE = `usage: npm run webhooks -- set [--public-url https://bot.example.com] [--env-file FILE]
-       npm run webhooks -- show [--env-file FILE]`;
+const CLI = defineCli({
+  name: 'webhooks',
+  purpose: 'registers the webhook URLs of every live channel, or shows what each platform has now',
+  usage: ['set [--public-url URL]', 'show'],
+  commands: {
+    set: 'register the webhooks where the platform has an API for it; print the steps left by hand',
+    show: 'print what each platform has registered now (secret values as ***)',
+  },
+  options: {
+    'public-url': opt.value('URL', 'set: the https origin the platforms call; default $PUBLIC_URL'),
+  },
+  examples: ['set --public-url https://bot.example.com', 'show --env-file /etc/switchboard/env'],
+});
 
 async function main(): Promise<void> {
-  const args = loadSettings(process.argv.slice(2));
-  const raw = option(args, 'public-url');
-  const [command, ...rest] = args;
-  if ((command !== 'set' && command !== 'show') || rest.length > 0) die(USAGE);
+  const { values, positionals } = startCli(CLI);
+  const command = positionals[0];
+  const raw = values['public-url'];
   let config: ReturnType<typeof readConfig>;
   try {
     config = readConfig(process.env);
@@ -26,15 +36,15 @@ async function main(): Promise<void> {
   }
   let results: CheckResult[];
   if (command === 'show') {
-    if (raw !== undefined) die(`show takes no --public-url\n${USAGE}`);
+    if (raw !== undefined) failUsage(CLI, 'show takes no --public-url');
     results = await showWebhooks(config);
     print(results);
   } else {
     const parsed =
       raw !== undefined ? parsePublicUrl(raw) : config.publicUrl ? { url: config.publicUrl } : undefined;
     if (!parsed)
-      die(`give the public URL: --public-url https://bot.example.com (or set PUBLIC_URL)\n${USAGE}`);
-    if ('error' in parsed) die(`refusing the public URL: it ${parsed.error}`);
+      failUsage(CLI, 'give the public URL: --public-url https://bot.example.com (or set PUBLIC_URL)');
+    if ('error' in parsed) failUsage(CLI, `refusing the public URL: it ${parsed.error}`);
     results = await setWebhooks(config, parsed.url);
     print(results);
     process.stdout.write('\nBy hand:\n');

@@ -6,12 +6,29 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { failUsage, startCli } from '../../server/ops/cli';
 import { startLightD360 } from './fake-d360';
 import { runLoadProcess, spawnTs } from './run';
 import { makeTemplate, seedStore } from './seed';
 
-const users = Number(process.argv[2] ?? 5000);
-const seconds = Number(process.argv[3] ?? 8);
+const CLI = {
+  name: 'profile',
+  program: 'npx tsx scripts/bench/profile.ts',
+  purpose: 'the full pipeline under load with the server under node --cpu-prof; prints the top functions',
+  usage: ['[USERS] [SECONDS]'],
+  args: { max: 2 },
+  options: {},
+  notes: [
+    'USERS: users in the store, default 5000; SECONDS: load duration, default 8.',
+    'SEED=0: no seeding; TOP=N: how many functions (default 30).',
+  ],
+  examples: ['', '100000 20'],
+  dotEnv: false,
+};
+const [users = 5000, seconds = 8] = startCli(CLI).positionals.map((a) => {
+  const n = Number(a);
+  return Number.isInteger(n) && n > 0 ? n : failUsage(CLI, `not a whole number > 0: "${a}"`);
+});
 const tmp = mkdtempSync(join(tmpdir(), 'switchboard-prof-'));
 const profDir = join(tmp, 'prof');
 const d360 = await startLightD360();
