@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/capture-store.ts [--out fixtures/stores/v1]`: captures a store written by THIS
+ * `npm run capture-store [-- --out fixtures/stores/vN]`: captures a store written by THIS
  * version of the service, for the test that later versions must still open (test/captured-store.test.ts).
  *
  * It runs the real service (`server/main.ts`, a child process) on a temp DATA_DIR against the fake
@@ -31,12 +31,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { commandUpdate, contactUpdate, type Update } from '../fixtures/telegram';
 import { textMessage } from '../fixtures/whatsapp';
 import { MACHINES } from '../machines/index';
 import type { ActorRecord, EffectRow } from '../server/engine/types';
 import { dateIn } from '../server/lib/clock';
+import { defineCli, opt, startCli } from '../server/ops/cli';
 import type { EmployeeDoc } from '../storage/attendance';
 import type { CallDoc, GateDoc } from '../storage/calls';
 import { isLockFile } from '../storage/service-lock';
@@ -158,9 +158,21 @@ async function replayed(dataDir: string) {
   return { names, logs, partitions, logged, all, commits };
 }
 
+const CLI = defineCli({
+  name: 'capture-store',
+  purpose: 'captures a store written by this version, for the upgrade tests of later versions',
+  usage: ['[--out DIR]'],
+  options: {
+    out: opt.value('DIR', 'where the capture goes (never overwritten)', { default: 'fixtures/stores/v1' }),
+  },
+  examples: ['--out fixtures/stores/v2'],
+  // It runs its own service on a temp DATA_DIR against fakes: a developer's .env must not leak in.
+  dotEnv: false,
+});
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: 'fixtures/stores/v1' } } });
-  const out = resolve(root, values.out as string);
+  const { values } = startCli(CLI);
+  const out = resolve(root, values.out);
   if (existsSync(out))
     fail(
       `${relative(root, out)} exists; a committed capture is never rewritten (capture a new version folder)`,
@@ -325,7 +337,7 @@ async function main(): Promise<void> {
         serviceCodeCommit: serviceCommit,
         serviceCodeChanged: codeChanges !== '',
       },
-      command: `npx tsx scripts/capture-store.ts --out ${relative(root, out)}`,
+      command: `npm run capture-store -- --out ${relative(root, out)}`,
       capturedAt,
       capturedAtIso: new Date(capturedAt).toISOString(),
       today,

@@ -18,7 +18,6 @@ import {
 import { type Doc, type DocWrite, type Store, StoreError } from './store';
 import { encodeRecord, type LogRecord, type LogWrite, logFiles, readSegment, SEGMENT, Segment } from './wal';
 
-export { inspectStore, type StoreReport } from './inspect-store';
 export { partitionFile } from './layout';
 
 export const DEFAULT_PARTITIONS = 16;

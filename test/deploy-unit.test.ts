@@ -33,6 +33,11 @@ function parseUnit(text: string): Unit {
 }
 
 const read = (name: string) => readFileSync(join(root, 'deploy', name), 'utf-8');
+const packageJson = () =>
+  JSON.parse(readFileSync(join(root, 'package.json'), 'utf-8')) as {
+    dependencies: Record<string, string>;
+    scripts: Record<string, string>;
+  };
 const value = (u: Unit, section: string, key: string) => u[section]?.[key]?.at(-1);
 
 test('switchboard.service: user, env file, install dir, restart, writable DATA_DIR only, hardening, stop', () => {
@@ -59,8 +64,8 @@ test('switchboard.service: user, env file, install dir, restart, writable DATA_D
   ];
   for (const [section, key, v] of expected) assert.is(value(u, section, key), v, `[${section}] ${key}`);
   assert.is(value(u, 'Service', 'MemoryDenyWriteExecute'), undefined, "V8's JIT needs it off");
-  // The same command line the tests start the service with (test/helpers/service.ts): node + tsx's loader.
-  assert.is(value(u, 'Service', 'ExecStart'), '/usr/bin/node --import tsx server/main.ts');
+  // The compiled service (`npm run build`; test/build.test.ts starts that file and talks HTTP to it).
+  assert.is(value(u, 'Service', 'ExecStart'), '/usr/bin/node dist/main.js');
 });
 
 test('the backup service and timer: the backup command with retention, daily, caught up after downtime', () => {
@@ -70,14 +75,22 @@ test('the backup service and timer: the backup command with retention, daily, ca
   assert.is(value(s, 'Service', 'EnvironmentFile'), '/etc/switchboard/env');
   assert.is(
     value(s, 'Service', 'ExecStart'),
-    '/usr/bin/node --import tsx scripts/backup.ts --out /var/backups/switchboard --keep 14',
+    '/usr/bin/node dist/backup.js --out /var/backups/switchboard --keep 14',
   );
   assert.is(value(s, 'Service', 'ReadWritePaths'), '/var/backups/switchboard');
   const t = parseUnit(read('switchboard-backup.timer'));
   assert.ok(value(t, 'Timer', 'OnCalendar'));
   assert.is(value(t, 'Timer', 'Persistent'), 'true');
   assert.is(value(t, 'Install', 'WantedBy'), 'timers.target');
-  for (const f of ['server/main.ts', 'scripts/backup.ts']) assert.ok(existsSync(join(root, f)), f);
+  // What the units run is what the build writes: dist/main.js from server/main.ts, dist/backup.js from
+  // scripts/backup.ts (esbuild names each output after its entry).
+  const build = packageJson().scripts.build as string;
+  for (const f of ['server/main.ts', 'scripts/backup.ts']) {
+    assert.ok(existsSync(join(root, f)), f);
+    assert.ok(build.split(' ').includes(f), `npm run build bundles ${f}`);
+  }
+  assert.match(build, '--outdir=dist ');
+  assert.match(build, '--entry-names=[name] ');
 });
 
 test('systemd-analyze verify accepts the units (when the tool is present)', () => {
@@ -105,12 +118,13 @@ test('systemd-analyze verify accepts the units (when the tool is present)', () =
   }
 });
 
-test('`npm ci --omit=dev` is enough to run: every package the service and the ops commands import is a dependency', () => {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf-8')) as {
-    dependencies: Record<string, string>;
-    scripts: Record<string, string>;
-  };
-  assert.ok(pkg.dependencies.tsx, 'tsx is needed at run time (the unit starts node --import tsx)');
+test('`npm ci --omit=dev` is enough to build and run: every package the service and the ops commands import is a dependency', () => {
+  const pkg = packageJson();
+  assert.ok(pkg.dependencies.esbuild, 'the server runs `npm run build` after `npm ci --omit=dev`');
+  assert.match(pkg.scripts.build as string, /^esbuild /);
+  // The doctor's hints say `npm run webhooks -- set` etc.: those run the source with tsx, on the server too.
+  assert.ok(pkg.dependencies.tsx, 'tsx is needed on the server for the `npm run` operator commands');
+  assert.is(pkg.scripts['start:prod'], 'node dist/main.js');
   const files: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(join(root, d), { withFileTypes: true })) {
@@ -153,10 +167,11 @@ test('docs/DEPLOY.md: linked from the README, names every setting, the units and
   for (const s of [
     'deploy/switchboard.service',
     'switchboard-backup.timer',
-    'npm run doctor',
-    'npm run webhooks -- set',
-    'npm run backup',
-    'npm run restore',
+    'npm run build',
+    'node dist/doctor.js',
+    'node dist/webhooks.js set',
+    'node dist/backup.js',
+    'node dist/restore.js',
     'journalctl',
     'reverse_proxy 127.0.0.1:8000',
     'proxy_pass http://127.0.0.1:8000',

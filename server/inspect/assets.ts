@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../lib/package-root';
 
 /**
  * Everything the inspector page loads, served by this server (the page must work without internet):
  * Mermaid's browser bundle straight from its npm package, and the page's own script and style.
  */
-const require = createRequire(import.meta.url);
-const here = (name: string) => fileURLToPath(new URL(`./static/${name}`, import.meta.url));
+// From the package root, not from this module: bundled, this code runs from dist/ (`npm run build`).
+const require = createRequire(join(PACKAGE_ROOT, 'package.json'));
+const here = (name: string) => join(PACKAGE_ROOT, 'server', 'inspect', 'static', name);
 
 export const ASSETS: Record<string, { file: () => string; type: string }> = {
   'mermaid.min.js': {

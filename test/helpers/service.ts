@@ -56,9 +56,12 @@ export interface ServiceProcess extends MainProcess {
   url: string;
 }
 
-/** `server/main.ts` as a child process with the test settings (it may refuse to start). */
-export function spawnMain(env: Record<string, string | undefined>): MainProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+/** The service's source, as the tests run it; the build test gives the compiled entry instead. */
+const MAIN_SOURCE = ['--import', 'tsx', 'server/main.ts'];
+
+/** `server/main.ts` (or `nodeArgs`) as a child process with the test settings (it may refuse to start). */
+export function spawnMain(env: Record<string, string | undefined>, nodeArgs = MAIN_SOURCE): MainProcess {
+  const proc = spawn(process.execPath, nodeArgs, {
     cwd: root,
     env: { ...process.env, ...testEnv(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,8 +80,9 @@ export function spawnMain(env: Record<string, string | undefined>): MainProcess 
 export async function spawnService(
   env: Record<string, string | undefined>,
   timeoutMs = 15_000,
+  nodeArgs = MAIN_SOURCE,
 ): Promise<ServiceProcess> {
-  const { proc, output, exited } = spawnMain(env);
+  const { proc, output, exited } = spawnMain(env, nodeArgs);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`service did not start in ${timeoutMs} ms:\n${output()}`)),
