@@ -67,7 +67,7 @@ function runFile(file: string): Promise<FileResult> {
 
 async function main(): Promise<void> {
   const files = findTests(join(root, 'test'))
-    .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
+    .filter((f) => filters.length === 0 || filters.some((w) => relative(root, f).includes(w)))
     .sort();
   const queue = [...files];
   const results: FileResult[] = [];
