@@ -2,8 +2,8 @@ import { assign, setup } from 'xstate';
 import { decideOutcome, type GateOutcome } from './gate-outcome';
 
 /**
- * One gate opening (actor key `call:<gate>:<id>`): initiated → pending → opened | busy | noAnswer |
- * misconfigured | failed, or `duplicate` when the gate already had a call under way.
+ * One gate opening (actor key `call:<gate>:<id>`): new → live (initiated → pending) → opened | busy |
+ * noAnswer | misconfigured | failed, or `duplicate` when the gate already had a call under way.
  *
  * Pure: the server tells it whether the gate is busy (REQUEST.busy), carries out `requestCallback`
  * (Zadarma) and answers with API_OK / API_FAILED, and routes Zadarma's webhooks for this gate's relay
@@ -16,6 +16,35 @@ export type CallSource = 'telegram' | 'ivr';
 export type FailReason = 'api' | 'timeout' | 'disposition';
 
 export type NotifyKind = 'initiated' | 'alreadyOpening' | 'apiFailed' | 'timeout' | GateOutcome;
+
+/** Every state of the machine as the engine labels it (`live.pending`). */
+export type GateCallState = 'new' | 'live.initiated' | 'live.pending' | GateOutcome | 'duplicate';
+
+/**
+ * What the call record says of a call (`/status`, `/stats`, the operator): a word users are shown,
+ * never a state name. Mapped from the state below, so a renamed or nested state changes nothing here.
+ */
+export type CallStatus = 'initiated' | 'pending' | GateOutcome | 'duplicate';
+
+export const CALL_STATUS_OF_STATE: Readonly<Record<GateCallState, CallStatus>> = {
+  // Only a call that has not been asked for yet is `new`: as far as anyone can tell, it is initiated.
+  new: 'initiated',
+  'live.initiated': 'initiated',
+  'live.pending': 'pending',
+  opened: 'opened',
+  busy: 'busy',
+  noAnswer: 'noAnswer',
+  misconfigured: 'misconfigured',
+  failed: 'failed',
+  duplicate: 'duplicate',
+};
+
+/** The call status of a state label; throws on a state the table does not know (a test checks all). */
+export function callStatusOf(state: string): CallStatus {
+  const status = (CALL_STATUS_OF_STATE as Record<string, CallStatus | undefined>)[state];
+  if (status === undefined) throw new Error(`gate-call state ${state} has no call status`);
+  return status;
+}
 
 export interface NotifyParams {
   kind: NotifyKind;
@@ -160,7 +189,7 @@ export const gateCallMachine = setup({
             })),
           },
           {
-            target: 'initiated',
+            target: 'live',
             actions: [
               assign(({ event }) => ({
                 gate: event.gate,
@@ -182,42 +211,68 @@ export const gateCallMachine = setup({
         ],
       },
     },
-    initiated: {
+    // Under way: the callback is requested (initiated), then accepted by Zadarma (pending). Webhooks can
+    // overtake the API's answer, so both take them; the deadline ends either.
+    live: {
+      initial: 'initiated',
       on: {
-        API_OK: {
-          target: 'pending',
-          actions: {
-            type: 'notify',
-            params: ({ context }) => ({ kind: 'initiated', gate: context.gate, chatId: context.chatId }),
+        CALL_START: { actions: assign({ pbxCallId: ({ event }) => event.pbxCallId }) },
+        CALL_END: [
+          { guard: { type: 'endIs', params: { outcome: 'opened' } }, target: 'opened', actions: 'recordEnd' },
+          { guard: { type: 'endIs', params: { outcome: 'busy' } }, target: 'busy', actions: 'recordEnd' },
+          {
+            guard: { type: 'endIs', params: { outcome: 'noAnswer' } },
+            target: 'noAnswer',
+            actions: 'recordEnd',
+          },
+          {
+            guard: { type: 'endIs', params: { outcome: 'misconfigured' } },
+            target: 'misconfigured',
+            actions: 'recordEnd',
+          },
+          { target: 'failed', actions: 'recordEnd' },
+        ],
+        TIMEOUT: { target: 'failed', actions: assign({ reason: 'timeout' }) },
+      },
+      states: {
+        initiated: {
+          on: {
+            API_OK: {
+              target: 'pending',
+              actions: {
+                type: 'notify',
+                params: ({ context }) => ({ kind: 'initiated', gate: context.gate, chatId: context.chatId }),
+              },
+            },
+            API_FAILED: {
+              target: '#gate-call.failed',
+              actions: [
+                assign({ error: ({ event }) => event.message, reason: 'api' }),
+                {
+                  type: 'notify',
+                  params: ({ context, event }) => ({
+                    kind: 'apiFailed',
+                    gate: context.gate,
+                    chatId: context.chatId,
+                    detail: event.message,
+                  }),
+                },
+                {
+                  type: 'alertAdmins',
+                  params: ({ context, event }) => ({
+                    kind: 'apiFailed',
+                    gate: context.gate,
+                    relay: context.relay,
+                    detail: event.message,
+                  }),
+                },
+              ],
+            },
           },
         },
-        API_FAILED: {
-          target: 'failed',
-          actions: [
-            assign({ error: ({ event }) => event.message, reason: 'api' }),
-            {
-              type: 'notify',
-              params: ({ context, event }) => ({
-                kind: 'apiFailed',
-                gate: context.gate,
-                chatId: context.chatId,
-                detail: event.message,
-              }),
-            },
-            {
-              type: 'alertAdmins',
-              params: ({ context, event }) => ({
-                kind: 'apiFailed',
-                gate: context.gate,
-                relay: context.relay,
-                detail: event.message,
-              }),
-            },
-          ],
-        },
+        pending: {},
       },
     },
-    pending: {},
     opened: { type: 'final', entry: settle('opened') },
     busy: { type: 'final', entry: settle('busy') },
     noAnswer: { type: 'final', entry: settle('noAnswer') },
@@ -266,34 +321,6 @@ export const gateCallMachine = setup({
           params: ({ context }) => ({ kind: 'alreadyOpening', gate: context.gate, chatId: context.chatId }),
         },
       ],
-    },
-  },
-  // Webhooks can overtake the API's answer, so both live states take them.
-  on: {
-    CALL_START: {
-      guard: ({ context }) => context.outcome === null && context.requestedAt > 0,
-      actions: assign({ pbxCallId: ({ event }) => event.pbxCallId }),
-    },
-    CALL_END: [
-      { guard: ({ context }) => context.outcome !== null || context.requestedAt === 0 },
-      { guard: { type: 'endIs', params: { outcome: 'opened' } }, target: '.opened', actions: 'recordEnd' },
-      { guard: { type: 'endIs', params: { outcome: 'busy' } }, target: '.busy', actions: 'recordEnd' },
-      {
-        guard: { type: 'endIs', params: { outcome: 'noAnswer' } },
-        target: '.noAnswer',
-        actions: 'recordEnd',
-      },
-      {
-        guard: { type: 'endIs', params: { outcome: 'misconfigured' } },
-        target: '.misconfigured',
-        actions: 'recordEnd',
-      },
-      { target: '.failed', actions: 'recordEnd' },
-    ],
-    TIMEOUT: {
-      guard: ({ context }) => context.outcome === null && context.requestedAt > 0,
-      target: '.failed',
-      actions: assign({ reason: 'timeout' }),
     },
   },
 });

@@ -1,11 +1,14 @@
-import { assign, setup } from 'xstate';
+import { assign, raise, setup } from 'xstate';
+import type { CallStatus } from './gate-call';
 
 /**
  * The gate bot's conversation with one Telegram user (actor key `tg:<user_id>`): `guest` until the
- * user is on the allow-list, `member` after. Who is allowed is decided by the server at every update
- * (so a revocation takes effect on the next command) and arrives in the event; so do the clock, the
- * cooldown and whether the gate is already busy. Every update gets exactly one `reply`; a gate command
- * that passes every check also emits `openGate` (a gate-call actor then takes over).
+ * user may open gates (their own contact with an allowed phone, or an update that says they are
+ * allowed), `member` after; a member whose access is revoked is a guest again from their next update.
+ * Who is allowed is decided by the server at every update and arrives in the event (`allowed`; an
+ * admin is always allowed); so do the clock, the cooldown and whether the gate is already busy. Every
+ * update gets exactly one `reply`; a gate command that passes every check also emits `openGate` (a
+ * gate-call actor then takes over).
  */
 export const TELEGRAM_CHAT_VERSION = 1;
 
@@ -15,12 +18,13 @@ export type InfoTopic = 'call' | 'map' | 'scheme';
 export interface CallLine {
   gate: string;
   at: number;
-  outcome: string;
+  outcome: CallStatus;
 }
 
+/** Calls per status over the last 24 hours and 7 days. */
 export interface Stats {
-  day: Record<string, number>;
-  week: Record<string, number>;
+  day: Partial<Record<CallStatus, number>>;
+  week: Partial<Record<CallStatus, number>>;
 }
 
 export type TgView =
@@ -71,7 +75,6 @@ export type TelegramChatEvent =
   | (Base & { type: 'TEXT' });
 
 export interface TelegramChatContext {
-  allowed: boolean;
   /** When this user last started a gate call (epoch ms), for the cooldown. */
   lastGateAt: number;
   /** The phone this user proved by sharing their own contact. */
@@ -102,6 +105,19 @@ const cooldownLeft = (e: TelegramChatEvent, c: TelegramChatContext) =>
   e.type === 'GATE' ? c.lastGateAt + e.cooldownMs - e.now : 0;
 const gate = (e: TelegramChatEvent): GateName => (e.type === 'GATE' ? e.gate : 'hvirtka');
 
+/** The answers that do not depend on whether this user may open: the same in both states. */
+const common = {
+  START: {
+    actions: say((e) => ({ view: 'welcome', firstName: e.firstName, member: e.allowed, admin: e.admin })),
+  },
+  HELP: { actions: say((e) => ({ view: 'help', member: e.allowed, admin: e.admin })) },
+  STATUS: {
+    actions: say((e) => (e.type === 'STATUS' ? { view: 'status', calls: e.calls } : { view: 'denied' })),
+  },
+  INFO: { actions: say((e) => ({ view: 'info', topic: e.type === 'INFO' ? e.topic : 'call' })) },
+  TEXT: { actions: say((e) => ({ view: 'unknown', member: e.allowed })) },
+} as const;
+
 export const telegramChatMachine = setup({
   types: { context: {} as TelegramChatContext, events: {} as TelegramChatEvent },
   actions: {
@@ -112,107 +128,118 @@ export const telegramChatMachine = setup({
     setAccess: (_, _p: { phone: string; allowed: boolean }) => {},
     /** Durable: the phone this user proved. */
     rememberPhone: (_, _p: { phone: string }) => {},
-    seen: assign({ allowed: ({ event }) => event.allowed }),
+    /** The update belongs to the state just entered: it answers it (still one reply). */
+    handOver: raise(({ event }) => event),
   },
   guards: {
     allowed: ({ event }) => event.allowed,
+    revoked: ({ event }) => event.allowed === false,
+    notAdmin: ({ event }) => !event.admin,
+    noPhone: ({ event }) => !(event.type === 'ADMIN' && event.phone),
     foreignContact: ({ event }) => event.type === 'CONTACT' && !event.own,
     gatesOff: ({ event }) => event.type === 'GATE' && !event.available,
     coolingDown: ({ event, context }) => cooldownLeft(event, context) > 0,
     busy: ({ event }) => event.type === 'GATE' && event.busy,
-    isMember: ({ context }) => context.allowed,
   },
 }).createMachine({
   id: 'telegram-chat',
   initial: 'guest',
-  context: { allowed: false, lastGateAt: 0, phone: null },
+  context: { lastGateAt: 0, phone: null },
   states: {
-    guest: { always: { guard: 'isMember', target: 'member' } },
-    member: { always: { guard: ({ context }) => !context.allowed, target: 'guest' } },
-  },
-  on: {
-    START: {
-      actions: [
-        'seen',
-        say((e) => ({ view: 'welcome', firstName: e.firstName, member: e.allowed, admin: e.admin })),
-      ],
-    },
-    HELP: { actions: ['seen', say((e) => ({ view: 'help', member: e.allowed, admin: e.admin }))] },
-    CONTACT: [
-      { guard: 'foreignContact', actions: ['seen', say(() => ({ view: 'contactForeign' }))] },
-      {
-        guard: 'allowed',
-        actions: ['seen', ...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
-      },
-      {
-        actions: ['seen', ...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))],
-      },
-    ],
-    GATE: [
-      { guard: ({ event }) => !event.allowed, actions: ['seen', say(() => ({ view: 'denied' }))] },
-      { guard: 'gatesOff', actions: ['seen', say(() => ({ view: 'gatesOff' }))] },
-      {
-        guard: 'coolingDown',
-        actions: [
-          'seen',
-          say((e, c) => ({ view: 'cooldown', seconds: Math.ceil(cooldownLeft(e, c) / 1000) })),
+    /** May not open gates: asks for the user's own contact; gate and admin commands are refused. */
+    guest: {
+      // An update that says this user may open now (a listed id, an admin, a phone allowed since):
+      // gate and admin commands are handed over to member; the others, answered alike in both states,
+      // are answered here, and then this transition (it sees the update just answered) moves on.
+      always: { guard: 'allowed', target: 'member' },
+      on: {
+        ...common,
+        CONTACT: [
+          { guard: 'foreignContact', actions: say(() => ({ view: 'contactForeign' })) },
+          {
+            guard: 'allowed',
+            target: 'member',
+            actions: [...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
+          },
+          { actions: [...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))] },
+        ],
+        GATE: [
+          { guard: 'allowed', target: 'member', actions: 'handOver' },
+          { actions: say(() => ({ view: 'denied' })) },
+        ],
+        ADMIN: [
+          { guard: 'allowed', target: 'member', actions: 'handOver' },
+          { actions: say(() => ({ view: 'adminOnly' })) },
+        ],
+        STATS: [
+          { guard: 'allowed', target: 'member', actions: 'handOver' },
+          { actions: say(() => ({ view: 'adminOnly' })) },
         ],
       },
-      { guard: 'busy', actions: ['seen', say((e) => ({ view: 'alreadyOpening', gate: gate(e) }))] },
-      {
-        actions: [
-          'seen',
-          assign({ lastGateAt: ({ event }) => event.now }),
-          say((e) => ({ view: 'keys', gate: gate(e) })),
+    },
+    /** May open gates (and, as an admin, change access and see the figures). */
+    member: {
+      // Access revoked (an admin's /revoke, a list changed): a guest from this update on; a gate
+      // command is handed over, so the guest refuses it.
+      always: { guard: 'revoked', target: 'guest' },
+      on: {
+        ...common,
+        CONTACT: [
+          { guard: 'foreignContact', actions: say(() => ({ view: 'contactForeign' })) },
           {
-            type: 'openGate',
-            params: ({ event }) => ({ gate: gate(event), chatId: event.chatId }),
+            guard: 'allowed',
+            actions: [...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
+          },
+          {
+            target: 'guest',
+            actions: [...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))],
+          },
+        ],
+        GATE: [
+          { guard: 'revoked', target: 'guest', actions: 'handOver' },
+          { guard: 'gatesOff', actions: say(() => ({ view: 'gatesOff' })) },
+          {
+            guard: 'coolingDown',
+            actions: say((e, c) => ({ view: 'cooldown', seconds: Math.ceil(cooldownLeft(e, c) / 1000) })),
+          },
+          { guard: 'busy', actions: say((e) => ({ view: 'alreadyOpening', gate: gate(e) })) },
+          {
+            actions: [
+              assign({ lastGateAt: ({ event }) => event.now }),
+              say((e) => ({ view: 'keys', gate: gate(e) })),
+              { type: 'openGate', params: ({ event }) => ({ gate: gate(event), chatId: event.chatId }) },
+            ],
+          },
+        ],
+        ADMIN: [
+          { guard: 'notAdmin', actions: say(() => ({ view: 'adminOnly' })) },
+          { guard: 'noPhone', actions: say(() => ({ view: 'badPhone' })) },
+          {
+            actions: [
+              {
+                type: 'setAccess',
+                params: ({ event }) =>
+                  event.type === 'ADMIN'
+                    ? { phone: event.phone ?? '', allowed: event.command === 'allow' }
+                    : { phone: '', allowed: false },
+              },
+              say((e) =>
+                e.type === 'ADMIN'
+                  ? { view: 'access', phone: e.phone ?? '', allowed: e.command === 'allow' }
+                  : { view: 'badPhone' },
+              ),
+            ],
+          },
+        ],
+        STATS: [
+          { guard: 'notAdmin', actions: say(() => ({ view: 'adminOnly' })) },
+          {
+            actions: say((e) =>
+              e.type === 'STATS' ? { view: 'stats', stats: e.stats } : { view: 'adminOnly' },
+            ),
           },
         ],
       },
-    ],
-    STATUS: {
-      actions: [
-        'seen',
-        say((e) => (e.type === 'STATUS' ? { view: 'status', calls: e.calls } : { view: 'denied' })),
-      ],
     },
-    INFO: {
-      actions: ['seen', say((e) => ({ view: 'info', topic: e.type === 'INFO' ? e.topic : 'call' }))],
-    },
-    ADMIN: [
-      { guard: ({ event }) => !event.admin, actions: ['seen', say(() => ({ view: 'adminOnly' }))] },
-      {
-        guard: ({ event }) => !(event.type === 'ADMIN' && event.phone),
-        actions: ['seen', say(() => ({ view: 'badPhone' }))],
-      },
-      {
-        actions: [
-          'seen',
-          {
-            type: 'setAccess',
-            params: ({ event }) =>
-              event.type === 'ADMIN'
-                ? { phone: event.phone ?? '', allowed: event.command === 'allow' }
-                : { phone: '', allowed: false },
-          },
-          say((e) =>
-            e.type === 'ADMIN'
-              ? { view: 'access', phone: e.phone ?? '', allowed: e.command === 'allow' }
-              : { view: 'badPhone' },
-          ),
-        ],
-      },
-    ],
-    STATS: [
-      { guard: ({ event }) => !event.admin, actions: ['seen', say(() => ({ view: 'adminOnly' }))] },
-      {
-        actions: [
-          'seen',
-          say((e) => (e.type === 'STATS' ? { view: 'stats', stats: e.stats } : { view: 'adminOnly' })),
-        ],
-      },
-    ],
-    TEXT: { actions: ['seen', say((e) => ({ view: 'unknown', member: e.allowed }))] },
   },
 });

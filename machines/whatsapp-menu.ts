@@ -158,6 +158,100 @@ function recordOf(range: Range, shift: Shift, e: Inbound) {
   };
 }
 
+type Step = 'menu' | 'askingPeriod' | 'choosingShift';
+type Args = { event: WhatsAppMenuEvent; context: WhatsAppMenuContext };
+const menuReply = (notice: (a: Args) => Notice | undefined) => ({
+  type: 'reply' as const,
+  params: (a: Args): View => {
+    const n = notice(a);
+    return { view: 'menu', ...(n ? { notice: n } : {}), reset: a.context.reset };
+  },
+});
+
+/**
+ * What a message does wherever the dialog is (idle, or any step that does not take it itself): the
+ * menu buttons, a shift tapped in a list, an unsupported message, the reminder, the global words.
+ * `to` names a step as seen from the state that takes these (`active.menu` from idle, `.menu` inside).
+ */
+function anywhere(to: (step: Step) => string) {
+  return {
+    BUTTON: [
+      {
+        guard: { type: 'isButton' as const, params: { id: BUTTONS.FILL_TODAY } },
+        target: to('choosingShift'),
+        actions: [
+          assign<WhatsAppMenuContext, WhatsAppMenuEvent, undefined, WhatsAppMenuEvent, never>({
+            pending: ({ event }) => today(inbound(event)),
+          }),
+          {
+            type: 'reply' as const,
+            params: ({ event, context }: Args): View => ({
+              view: 'shiftList',
+              ...today(inbound(event)),
+              reset: context.reset,
+            }),
+          },
+        ],
+      },
+      {
+        guard: { type: 'isButton' as const, params: { id: BUTTONS.FILL_PERIOD } },
+        target: to('askingPeriod'),
+        actions: {
+          type: 'reply' as const,
+          params: ({ context }: Args): View => ({ view: 'askPeriod', reset: context.reset }),
+        },
+      },
+      {
+        guard: { type: 'isButton' as const, params: { id: BUTTONS.MY_STATUS } },
+        target: to('menu'),
+        actions: menuReply(({ event }) => ({ kind: 'status', records: inbound(event).recent })),
+      },
+      { target: to('menu'), actions: menuReply(() => ({ kind: 'unknownButton' })) },
+    ],
+    // A shift tapped: for the pending range in the shift step; from an old list elsewhere, the old
+    // bot's meaning, today.
+    LIST: [
+      {
+        guard: 'isShift' as const,
+        target: to('menu'),
+        actions: [
+          {
+            type: 'recordShift' as const,
+            params: ({ event, context }: Args) => choice(event, context).record,
+          },
+          menuReply(({ event, context }) => choice(event, context).notice),
+        ],
+      },
+      { target: to('menu'), actions: menuReply(() => ({ kind: 'unknownButton' })) },
+    ],
+    UNSUPPORTED: { target: to('menu'), actions: menuReply(() => ({ kind: 'unsupported' })) },
+    // Outside the window only a template may be sent; the dialog itself stays where it is, and a
+    // pending "bot updated" notice waits for the next reply the employee reads.
+    REMIND: [
+      { guard: 'noReminderDue' as const },
+      {
+        guard: 'windowOpen' as const,
+        target: to('menu'),
+        actions: menuReply(({ event }) => ({
+          kind: 'reminder',
+          date: event.type === 'REMIND' ? event.today : '',
+        })),
+      },
+      {
+        actions: {
+          type: 'remindTemplate' as const,
+          params: ({ event }: Args) => ({ name: event.type === 'REMIND' ? event.name : '' }),
+        },
+      },
+    ],
+    TEXT: [
+      ...stopStart(to('menu')),
+      { guard: 'isCancel' as const, target: to('menu'), actions: menuReply(() => undefined) },
+      { target: to('menu'), actions: menuReply(() => undefined) },
+    ],
+  };
+}
+
 export const whatsappMenuMachine = setup({
   types: {
     context: {} as WhatsAppMenuContext,
@@ -177,6 +271,7 @@ export const whatsappMenuMachine = setup({
     clearReset: assign({ reset: false }),
   },
   guards: {
+    isButton: ({ event }, p: { id: string }) => event.type === 'BUTTON' && event.id === p.id,
     isCancel: ({ event }) => event.type === 'TEXT' && isCancel(event.text),
     isStop: ({ event }) => event.type === 'TEXT' && isStop(event.text),
     isStart: ({ event }) => event.type === 'TEXT' && isStart(event.text),
@@ -194,196 +289,90 @@ export const whatsappMenuMachine = setup({
   id: 'whatsapp-menu',
   initial: 'idle',
   context: ({ input }) => ({ pending: null, deadline: null, reset: input?.reset === true }),
-  on: {
-    TIMEOUT: { target: '.idle', actions: assign({ deadline: null, pending: null }) },
-    BUTTON: [
-      {
-        guard: ({ event }) => event.id === BUTTONS.FILL_TODAY,
-        target: '.choosingShift',
-        actions: [
-          assign({ pending: ({ event }) => today(inbound(event)) }),
-          {
-            type: 'reply',
-            params: ({ event, context }) => ({
-              view: 'shiftList',
-              ...today(inbound(event)),
-              reset: context.reset,
-            }),
-          },
-        ],
-      },
-      {
-        guard: ({ event }) => event.id === BUTTONS.FILL_PERIOD,
-        target: '.askingPeriod',
-        actions: { type: 'reply', params: ({ context }) => ({ view: 'askPeriod', reset: context.reset }) },
-      },
-      {
-        guard: ({ event }) => event.id === BUTTONS.MY_STATUS,
-        target: '.menu',
-        actions: {
-          type: 'reply',
-          params: ({ event, context }) => ({
-            view: 'menu',
-            notice: { kind: 'status', records: inbound(event).recent },
-            reset: context.reset,
-          }),
-        },
-      },
-      {
-        target: '.menu',
-        actions: {
-          type: 'reply',
-          params: ({ context }) => ({
-            view: 'menu',
-            notice: { kind: 'unknownButton' },
-            reset: context.reset,
-          }),
-        },
-      },
-    ],
-    // A shift tapped: for the pending range in the shift step; from an old list elsewhere, the old
-    // bot's meaning, today.
-    LIST: [
-      {
-        guard: 'isShift',
-        target: '.menu',
-        actions: [
-          { type: 'recordShift', params: ({ event, context }) => choice(event, context).record },
-          {
-            type: 'reply',
-            params: ({ event, context }) => ({
-              view: 'menu',
-              notice: choice(event, context).notice,
-              reset: context.reset,
-            }),
-          },
-        ],
-      },
-      {
-        target: '.menu',
-        actions: {
-          type: 'reply',
-          params: ({ context }) => ({
-            view: 'menu',
-            notice: { kind: 'unknownButton' },
-            reset: context.reset,
-          }),
-        },
-      },
-    ],
-    UNSUPPORTED: {
-      target: '.menu',
-      actions: {
-        type: 'reply',
-        params: ({ context }) => ({ view: 'menu', notice: { kind: 'unsupported' }, reset: context.reset }),
-      },
-    },
-    // Outside the window only a template may be sent; the dialog itself stays where it is, and a
-    // pending "bot updated" notice waits for the next reply the employee reads.
-    REMIND: [
-      { guard: 'noReminderDue' },
-      {
-        guard: 'windowOpen',
-        target: '.menu',
-        actions: {
-          type: 'reply',
-          params: ({ event, context }) => ({
-            view: 'menu',
-            notice: { kind: 'reminder', date: event.type === 'REMIND' ? event.today : '' },
-            reset: context.reset,
-          }),
-        },
-      },
-      {
-        actions: {
-          type: 'remindTemplate',
-          params: ({ event }) => ({ name: event.type === 'REMIND' ? event.name : '' }),
-        },
-      },
-    ],
-    TEXT: [
-      ...stopStart('.menu'),
-      {
-        guard: 'isCancel',
-        target: '.menu',
-        actions: { type: 'reply', params: ({ context }) => ({ view: 'menu', reset: context.reset }) },
-      },
-      {
-        target: '.menu',
-        actions: { type: 'reply', params: ({ context }) => ({ view: 'menu', reset: context.reset }) },
-      },
-    ],
-  },
   states: {
-    idle: { entry: assign({ deadline: null, pending: null }) },
-    menu: { entry: ['touch', 'clearReset', assign({ pending: null })] },
-    askingPeriod: {
-      entry: ['touch', 'clearReset', assign({ pending: null })],
-      on: {
-        TEXT: [
-          ...stopStart('menu'),
-          {
-            guard: 'isCancel',
-            target: 'menu',
-            actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
-          },
-          {
-            guard: 'isValidPeriod',
-            target: 'choosingShift',
-            actions: [
-              assign({ pending: ({ event }) => periodOf(event) }),
-              { type: 'reply', params: ({ event }) => ({ view: 'shiftList', ...periodOf(event) }) },
-            ],
-          },
-          {
-            target: 'askingPeriod',
-            reenter: true,
-            actions: {
-              type: 'reply',
-              params: ({ event }) => {
-                const r = event.type === 'TEXT' ? parsePeriod(event.text, event.today) : undefined;
-                return { view: 'askPeriod', error: r && !r.ok ? r.error : 'format' };
-              },
-            },
-          },
-        ],
-      },
+    /** No dialog under way (a new user, or one idle for DIALOG_TTL_MS): any message starts one. */
+    idle: {
+      entry: assign({ deadline: null, pending: null }),
+      on: anywhere((step) => `active.${step}`),
     },
-    // A shift tapped here is handled by the root LIST handler, which records the pending range.
-    choosingShift: {
-      entry: ['touch', 'clearReset'],
+    /** A dialog under way: it expires DIALOG_TTL_MS after the last message. */
+    active: {
+      initial: 'menu',
       on: {
-        TEXT: [
-          ...stopStart('menu'),
-          {
-            guard: 'isCancel',
-            target: 'menu',
-            actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
-          },
-          {
-            guard: 'isTypedShift',
-            target: 'menu',
-            actions: [
-              { type: 'recordShift', params: ({ event, context }) => choice(event, context).record },
+        TIMEOUT: { target: 'idle', actions: assign({ deadline: null, pending: null }) },
+        ...anywhere((step) => `.${step}`),
+      },
+      states: {
+        menu: { entry: ['touch', 'clearReset', assign({ pending: null })] },
+        askingPeriod: {
+          entry: ['touch', 'clearReset', assign({ pending: null })],
+          on: {
+            TEXT: [
+              ...stopStart('menu'),
               {
-                type: 'reply',
-                params: ({ event, context }) => ({ view: 'menu', notice: choice(event, context).notice }),
+                guard: 'isCancel',
+                target: 'menu',
+                actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
+              },
+              {
+                guard: 'isValidPeriod',
+                target: 'choosingShift',
+                actions: [
+                  assign({ pending: ({ event }) => periodOf(event) }),
+                  { type: 'reply', params: ({ event }) => ({ view: 'shiftList', ...periodOf(event) }) },
+                ],
+              },
+              {
+                target: 'askingPeriod',
+                reenter: true,
+                actions: {
+                  type: 'reply',
+                  params: ({ event }) => {
+                    const r = event.type === 'TEXT' ? parsePeriod(event.text, event.today) : undefined;
+                    return { view: 'askPeriod', error: r && !r.ok ? r.error : 'format' };
+                  },
+                },
               },
             ],
           },
-          {
-            target: 'choosingShift',
-            reenter: true,
-            actions: {
-              type: 'reply',
-              params: ({ context, event }) => ({
-                view: 'shiftList',
-                ...(context.pending ?? today(inbound(event))),
-                hint: 'pickFromList',
-              }),
-            },
+        },
+        // A shift tapped here is handled by active's LIST handler, which records the pending range.
+        choosingShift: {
+          entry: ['touch', 'clearReset'],
+          on: {
+            TEXT: [
+              ...stopStart('menu'),
+              {
+                guard: 'isCancel',
+                target: 'menu',
+                actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
+              },
+              {
+                guard: 'isTypedShift',
+                target: 'menu',
+                actions: [
+                  { type: 'recordShift', params: ({ event, context }) => choice(event, context).record },
+                  {
+                    type: 'reply',
+                    params: ({ event, context }) => ({ view: 'menu', notice: choice(event, context).notice }),
+                  },
+                ],
+              },
+              {
+                target: 'choosingShift',
+                reenter: true,
+                actions: {
+                  type: 'reply',
+                  params: ({ context, event }) => ({
+                    view: 'shiftList',
+                    ...(context.pending ?? today(inbound(event))),
+                    hint: 'pickFromList',
+                  }),
+                },
+              },
+            ],
           },
-        ],
+        },
       },
     },
   },

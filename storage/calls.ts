@@ -1,4 +1,4 @@
-import type { GateCallContext } from '../machines/gate-call';
+import type { CallStatus, GateCallContext } from '../machines/gate-call';
 import type { CallLine, Stats } from '../machines/telegram-chat';
 import type { DocWrite, Store } from './store';
 
@@ -13,8 +13,7 @@ export interface CallDoc {
   chatId: number | null;
   caller: string | null;
   pbxCallId: string | null;
-  /** initiated, pending, opened, busy, noAnswer, misconfigured, failed, duplicate */
-  status: string;
+  status: CallStatus;
   reason: string | null;
   disposition: string | null;
   duration: number | null;
@@ -35,7 +34,8 @@ export interface GateDoc {
 export const CALLS = 'calls';
 export const GATES = 'gates';
 
-export function callWrite(id: string, state: string, c: GateCallContext, now: number): DocWrite {
+/** The call record after a step: `status` comes from the actor's state (`callStatusOf`). */
+export function callWrite(id: string, status: CallStatus, c: GateCallContext, now: number): DocWrite {
   const doc: CallDoc = {
     id,
     gate: c.gate,
@@ -45,7 +45,7 @@ export function callWrite(id: string, state: string, c: GateCallContext, now: nu
     chatId: c.chatId,
     caller: c.caller,
     pbxCallId: c.pbxCallId,
-    status: c.outcome ?? state,
+    status,
     reason: c.reason,
     disposition: c.disposition,
     duration: c.duration,
@@ -89,8 +89,8 @@ export function recentCalls(store: Store, userId: number, n = 5): CallLine[] {
 
 /** Calls per outcome over the last 24 hours and 7 days. */
 export function callStats(store: Store, now: number): Stats {
-  const day: Record<string, number> = {};
-  const week: Record<string, number> = {};
+  const day: Stats['day'] = {};
+  const week: Stats['week'] = {};
   for (const c of store.all<CallDoc>(CALLS)) {
     const age = now - c.requestedAt;
     if (age > 7 * 86_400_000) continue;

@@ -1,7 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { AnyStateNode } from 'xstate';
 import { MACHINES } from '../machines/index';
+import { statesOf } from '../server/inspect/machines';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { browserMissing, launchBrowser, screenshotPath, watchPage } from './helpers/browser';
 import { Chat } from './helpers/chat';
@@ -56,6 +58,12 @@ const highlighted = (page: Page, machine: string) =>
   page.$$eval(`section[data-machine="${machine}"] .diagram svg g.node.current`, (nodes) =>
     nodes.map((n) => n.textContent?.trim() ?? ''),
   );
+/** The names of the composite states marked as around the current one. */
+const highlightedParents = (page: Page, machine: string) =>
+  page.$$eval(
+    `section[data-machine="${machine}"] .diagram svg g.statediagram-cluster.currentParent .cluster-label`,
+    (labels) => labels.map((n) => n.textContent?.trim() ?? ''),
+  );
 
 it('without the token the page is refused (401)', async (ctx) => {
   const res = await ctx.page.goto(`${ctx.svc.url}/inspect`);
@@ -71,7 +79,9 @@ it('every registered machine is drawn, with all its states', async (ctx) => {
     const svg = `section[data-machine="${m.name}"] .diagram svg`;
     await ctx.page.waitForSelector(svg, { timeout: 15_000 });
     const text = await ctx.page.$eval(svg, (e) => e.textContent ?? '');
-    for (const state of Object.keys(m.logic.root.states)) assert.match(text, state, `${m.name}: ${state}`);
+    // Nested states too: composites with their own transitions draw (Mermaid rejects some edges).
+    for (const node of statesOf(m.logic.root as AnyStateNode))
+      assert.match(text, node.key, `${m.name}: ${node.path.join('.')}`);
   }
   await ctx.page.screenshot({ path: screenshotPath('inspect-machines.png'), fullPage: true });
 });
@@ -81,23 +91,26 @@ it('a WhatsApp dialog driven through the webhook moves the highlighted state on 
   await chat.say('меню');
   const row = 'section[data-machine="whatsapp-menu"] table.actors tbody tr';
   // The page polls: the new actor shows up without a reload, its phone masked.
-  await ctx.page.waitForSelector(`${row}[data-state="menu"]`, { timeout: 5000 });
+  await ctx.page.waitForSelector(`${row}[data-state="active.menu"]`, { timeout: 5000 });
   assert.match(await ctx.page.$eval(row, (e) => e.textContent ?? ''), 'wa:…0123');
   await ctx.page.click(row);
-  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="menu"] svg`, { timeout: 5000 });
+  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.menu"] svg`, { timeout: 5000 });
+  // The nested state and the composite around it.
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
+  assert.equal(await highlightedParents(ctx.page, 'whatsapp-menu'), ['active']);
   await ctx.page.screenshot({ path: screenshotPath('inspect-actor-menu.png'), fullPage: true });
 
   await chat.tap('FILL_PERIOD');
-  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="askingPeriod"] svg`, { timeout: 5000 });
+  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.askingPeriod"] svg`, { timeout: 5000 });
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['askingPeriod']);
+  assert.equal(await highlightedParents(ctx.page, 'whatsapp-menu'), ['active']);
   const history = await ctx.page.$$eval(
     'section[data-machine="whatsapp-menu"] .detail table.history tbody tr',
     (rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1).map((td) => td.textContent)),
   );
   assert.equal(history, [
-    ['BUTTON', 'menu → askingPeriod'],
-    ['TEXT', 'idle → menu'],
+    ['BUTTON', 'active.menu → active.askingPeriod'],
+    ['TEXT', 'idle → active.menu'],
   ]);
   const body = await ctx.page.textContent('body');
   assert.not.match(body ?? '', PHONE, 'the phone is never shown in full');

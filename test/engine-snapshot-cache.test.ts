@@ -36,7 +36,7 @@ test('a record replaced in the store (another state) is restored, not the cached
   await send(textMessage({ from: WA, body: 'меню' }));
   await send(buttonReply({ from: WA, buttonId: 'FILL_PERIOD' }));
   await send(textMessage({ from: WA, body: '01.11-03.11' }));
-  assert.is(actor().state, 'choosingShift', 'a shift for 1–3 November pending');
+  assert.is(actor().state, 'active.choosingShift', 'a shift for 1–3 November pending');
   // An operator (or a restore) puts the actor back to idle: a new document object.
   await store.commit(KEY, [
     put('actors', KEY, {

@@ -127,7 +127,7 @@ test('gate-call: REQUEST on a busy gate → duplicate, "already opening", no cal
 
 test('gate-call: REQUEST → initiated with claimGate + requestCallback and a deadline', () => {
   const s = requested();
-  assert.is(s.snap.value, 'initiated');
+  assert.equal(s.snap.value, { live: 'initiated' });
   assert.equal(types(s), ['claimGate', 'requestCallback']);
   assert.equal(action(s, 'claimGate'), { gate: 'vorota' });
   assert.equal(action(s, 'requestCallback'), { gate: 'vorota', to: '380930063585' });
@@ -147,10 +147,10 @@ test('gate-call: an IVR REQUEST keeps the caller and has no chat', () => {
 
 test('gate-call: API_OK → pending + notify initiated; CALL_END cancel>0 → opened, released', () => {
   const ok = step(gateCallMachine, requested().snap, { type: 'API_OK', now: T0 + 100 });
-  assert.is(ok.snap.value, 'pending');
+  assert.equal(ok.snap.value, { live: 'pending' });
   assert.equal(ok.actions, [{ type: 'notify', params: { kind: 'initiated', gate: 'vorota', chatId: 42 } }]);
   const start = step(gateCallMachine, ok.snap, { type: 'CALL_START', now: T0 + 200, pbxCallId: 'out_1' });
-  assert.is(start.snap.value, 'pending');
+  assert.equal(start.snap.value, { live: 'pending' });
   assert.is(start.snap.context.pbxCallId, 'out_1');
   const end = step(gateCallMachine, start.snap, {
     type: 'CALL_END',

@@ -1,7 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { AnyStateNode } from 'xstate';
 import { textMessage } from '../fixtures/whatsapp';
 import { MACHINES } from '../machines/index';
+import { statesOf } from '../server/inspect/machines';
 import { toMermaid } from '../server/inspect/mermaid';
 import { http, startTestService, type TestService } from './helpers/service';
 
@@ -87,8 +89,19 @@ test('machines.json: the registry with each machine’s states and current diagr
     assert.is(m.version, entry.version);
     assert.is(m.keyPrefix, entry.keyPrefix);
     assert.is(m.mermaid, toMermaid(entry.logic));
-    assert.equal(m.states, Object.keys(entry.logic.root.states));
+    assert.equal(
+      m.states,
+      statesOf(entry.logic.root as AnyStateNode).map((n) => n.path.join('.')),
+    );
   }
+  // Nested states as the engine labels them, their parents included.
+  assert.equal(machines.find((m) => m.name === 'whatsapp-menu')?.states, [
+    'idle',
+    'active',
+    'active.menu',
+    'active.askingPeriod',
+    'active.choosingShift',
+  ]);
 });
 
 test('actors.json: masked keys, filters, and one actor with its history and highlighted diagram', async (ctx) => {
@@ -102,7 +115,7 @@ test('actors.json: masked keys, filters, and one actor with its history and high
   assert.is(totals['whatsapp-menu'], 1);
   const wa = actors.find((a) => a.machine === 'whatsapp-menu');
   assert.is(wa?.key, 'wa:…4567');
-  assert.is(wa?.state, 'menu');
+  assert.is(wa?.state, 'active.menu');
   assert.is(wa?.lastEvent, 'TEXT');
   assert.match(String(wa?.updatedAt), /^\d{4}-\d\d-\d\dT/);
 
@@ -111,8 +124,9 @@ test('actors.json: masked keys, filters, and one actor with its history and high
     assert.not.match(one.text, PHONE, q);
     const [a] = (one.json as { actors: Array<Record<string, unknown>> }).actors;
     assert.is(a?.key, 'wa:…4567', q);
-    assert.equal(a?.history, [{ at: a?.updatedAt, event: 'TEXT', from: 'idle', to: 'menu' }], q);
-    assert.match(String(a?.diagram), /class menu current/, q);
+    assert.equal(a?.history, [{ at: a?.updatedAt, event: 'TEXT', from: 'idle', to: 'active.menu' }], q);
+    assert.match(String(a?.diagram), /class active__menu current/, q);
+    assert.match(String(a?.diagram), /class active currentParent/, q);
   }
   const none = await http(`${ctx.svc.url}/inspect/actors.json?key=nobody`, { headers: auth });
   assert.equal((none.json as { actors: unknown[] }).actors, []);

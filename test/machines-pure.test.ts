@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initialTransition, transition } from 'xstate';
+import { telegramChatMachine } from '../machines/telegram-chat';
 import { whatsappMenuMachine } from '../machines/whatsapp-menu';
 import * as engineStep from '../server/engine/machine-step';
 
@@ -29,7 +30,7 @@ const base = { now: 1_000_000, today: '2026-11-22', messageId: 'wamid.1', recent
 test('the attendance machine returns its effects as data and runs nothing', () => {
   const [s0] = initialTransition(whatsappMenuMachine, {});
   const [s1, actions] = transition(whatsappMenuMachine, s0, { type: 'BUTTON', id: 'FILL_TODAY', ...base });
-  assert.is(s1.value, 'choosingShift');
+  assert.equal(s1.value, { active: 'choosingShift' });
   const named = actions.filter((a) => !a.type.startsWith('xstate.'));
   assert.equal(
     named.map((a) => a.type),
@@ -43,7 +44,7 @@ test('the attendance machine returns its effects as data and runs nothing', () =
     ...base,
     taken: ['2026-11-22'],
   });
-  assert.is(s2.value, 'menu');
+  assert.equal(s2.value, { active: 'menu' });
   const rec = a2.find((a) => a.type === 'recordShift');
   assert.equal(rec?.params, { dates: ['2026-11-22'], shift: 'night', messageId: 'wamid.1' });
   const reply = a2.find((a) => a.type === 'reply')?.params as { notice: { replaced: number } };
@@ -80,7 +81,11 @@ test('every message event yields exactly one reply, in every state', () => {
     for (const second of events) {
       const [, actions] = transition(whatsappMenuMachine, s1, { ...second, ...base });
       const replies = actions.filter((a) => a.type === 'reply').length;
-      assert.is(replies, 1, `${JSON.stringify(first)} then ${JSON.stringify(second)} in ${String(s1.value)}`);
+      assert.is(
+        replies,
+        1,
+        `${JSON.stringify(first)} then ${JSON.stringify(second)} in ${JSON.stringify(s1.value)}`,
+      );
     }
   }
 });
@@ -139,6 +144,42 @@ test("the engine's step (one shared inert scope per machine) equals XState's tra
           }
         }
   }
+});
+
+test("the engine's step equals XState's transition() for the Telegram chat, which hands updates over", () => {
+  // A guest's allowed gate command moves to member and is raised again there: the shared scope must
+  // process XState's internal queue exactly as transition() does.
+  const who = [
+    { allowed: false, admin: false },
+    { allowed: true, admin: false },
+    { allowed: true, admin: true },
+  ];
+  const events = who.flatMap((w) => [
+    { type: 'START', ...w },
+    { type: 'GATE', gate: 'hvirtka', busy: false, available: true, cooldownMs: 5000, ...w },
+    { type: 'CONTACT', phone: '380501112233', own: true, ...w },
+    { type: 'ADMIN', command: 'allow', phone: '380501112233', ...w },
+    { type: 'STATS', stats: { day: {}, week: {} }, ...w },
+  ]);
+  const pure = (s: { value: unknown; context: unknown; status: string }) => [s.value, s.context, s.status];
+  const named = (actions: ReadonlyArray<{ type: string; params?: unknown }>) =>
+    actions.filter((a) => !a.type.startsWith('xstate.')).map((a) => [a.type, a.params]);
+  let n = 0;
+  for (const e1 of events)
+    for (const e2 of events)
+      for (const e3 of events) {
+        let theirs = initialTransition(telegramChatMachine)[0];
+        let ours = engineStep.initialTransition(telegramChatMachine, undefined)[0];
+        for (const e of [e1, e2, e3]) {
+          const ev = { ...e, now: 1_000_000 + 1000 * n++, chatId: 5, firstName: 'A' } as never;
+          const [t, ta] = transition(telegramChatMachine, theirs, ev);
+          const [o, oa] = engineStep.transition(telegramChatMachine, ours, ev);
+          assert.equal(pure(o), pure(t), `${e1.type} ${e2.type} ${e3.type}`);
+          assert.equal(named(oa), named(ta), `${e1.type} ${e2.type} ${e3.type}`);
+          theirs = t;
+          ours = o;
+        }
+      }
 });
 
 test.run();

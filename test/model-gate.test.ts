@@ -127,7 +127,7 @@ test('gate-call: every path to each final state, through Telegram, Zadarma and t
           const blocker = callKeys(rig);
           await rig.deliver(commandUpdate({ userId: MEMBER, firstName: member.firstName, text: '/hvirtka' }));
           const first = await newCall(rig, blocker);
-          await eventually(() => actor(rig, first)?.state === 'pending', 5000, 'the first call pending');
+          await eventually(() => actor(rig, first)?.state === 'live.pending', 5000, 'the first call pending');
           const before = callKeys(rig);
           const call = incomingCall({ caller_id: CALLER });
           await zadarmaOk(rig.url, call.start());

@@ -200,7 +200,7 @@ test('a dialog idle over 30 minutes starts fresh: the sweeper ends it, the next 
   const u = user(ctx);
   await u.tap('FILL_PERIOD');
   const key = `wa:${u.waId}`;
-  assert.is(ctx.svc.store.get<ActorRecord>('actors', key)?.state, 'askingPeriod');
+  assert.is(ctx.svc.store.get<ActorRecord>('actors', key)?.state, 'active.askingPeriod');
   ctx.now += 30 * 60_000 + 1;
   await eventually(
     () => ctx.svc.store.get<ActorRecord>('actors', key)?.state === 'idle',

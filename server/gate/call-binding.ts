@@ -1,4 +1,9 @@
-import type { AlertParams, GateCallContext, NotifyParams } from '../../machines/gate-call';
+import {
+  type AlertParams,
+  callStatusOf,
+  type GateCallContext,
+  type NotifyParams,
+} from '../../machines/gate-call';
 import type { GateOutcome } from '../../machines/gate-outcome';
 import { MACHINES } from '../../machines/index';
 import { callWrite, claimGate, releaseGate } from '../../storage/calls';
@@ -73,7 +78,12 @@ export function gateCallBinding(deps: { org: Org }): Binding {
         }
       }
       plan.writes.push(
-        callWrite(key.slice('call:'.length), after.state, after.context as unknown as GateCallContext, now),
+        callWrite(
+          key.slice('call:'.length),
+          callStatusOf(after.state),
+          after.context as unknown as GateCallContext,
+          now,
+        ),
       );
       return plan;
     },

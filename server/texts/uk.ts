@@ -1,3 +1,4 @@
+import type { CallStatus } from '../../machines/gate-call';
 import type { GateOutcome } from '../../machines/gate-outcome';
 import type { IvrPrompt } from '../../machines/ivr-call';
 import type { CallLine, GateName, Stats } from '../../machines/telegram-chat';
@@ -172,7 +173,7 @@ function secondsWord(n: number): string {
 /** A phone number as a voice reads it best: digit by digit, nothing else. */
 const spokenDigits = (phone: string) => phone.replace(/\D/g, '').split('').join(' ');
 
-const OUTCOME_WORDS: Record<string, string> = {
+const OUTCOME_WORDS: Record<CallStatus, string> = {
   opened: '✅ відчинено',
   busy: '❌ зайнято',
   noAnswer: '❌ не відповідає',
@@ -182,10 +183,13 @@ const OUTCOME_WORDS: Record<string, string> = {
   pending: '⏳ очікуємо',
   initiated: '⏳ очікуємо',
 };
-const outcomeWord = (o: string) => OUTCOME_WORDS[o] ?? o;
+/** A record from elsewhere (an older or damaged store) is "unknown": its raw value is never shown. */
+const UNKNOWN_OUTCOME = '❔ невідомо';
+const outcomeWord = (o: string) =>
+  Object.hasOwn(OUTCOME_WORDS, o) ? OUTCOME_WORDS[o as CallStatus] : UNKNOWN_OUTCOME;
 
-function statLines(counts: Record<string, number>): string {
-  const entries = Object.entries(counts).filter(([, n]) => n > 0);
+function statLines(counts: Stats['day']): string {
+  const entries = Object.entries(counts).filter(([, n]) => (n ?? 0) > 0);
   if (entries.length === 0) return '— немає';
   return entries.map(([k, n]) => `${outcomeWord(k)}: ${n}`).join('\n');
 }

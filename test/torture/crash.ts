@@ -315,7 +315,7 @@ export async function run(profile: Profile): Promise<Section> {
         problems.push(`${user}: ${got} replies for ${wantReplies} messages`);
       } else duplicates += got - wantReplies;
       const state = actors[`wa:${user}`]?.state;
-      if (wantReplies > 0 && state !== 'menu') {
+      if (wantReplies > 0 && state !== 'active.menu') {
         stuck++;
         problems.push(`${user}: actor left in ${state}`);
       }
