@@ -122,7 +122,7 @@ test('the Zadarma API failing: alert, held back, recovered with the count on the
   }
 });
 
-test('the Zadarma error an alert quotes is cleaned: no secret, phones masked, one line, capped', async () => {
+test('the Zadarma error the user and the alert quote is cleaned: no secret, phones masked, one line, capped', async () => {
   const rig = await startRig({ TELEGRAM_ALLOWED_USERS: `${USER}`, TELEGRAM_ADMIN_IDS: `${ADMIN}` });
   try {
     rig.tg.addChat(ADMIN);
@@ -130,7 +130,9 @@ test('the Zadarma error an alert quotes is cleaned: no secret, phones masked, on
     const message = `Wrong key ${ZD_KEY}\r\nsign: ${ZD_SECRET}\n\tto 380501112233\n${'x'.repeat(500)}`;
     rig.zd.failNext({ status: 401, path: CALLBACK_PATH, message });
     await u.command('/hvirtka');
-    await u.waitText(/^❌ Не вдалося ініціювати дзвінок/, 0);
+    const told = String((await u.waitText(/^❌ Не вдалося ініціювати дзвінок/, 0)).text);
+    for (const secret of [ZD_KEY, ZD_SECRET, '380501112233'])
+      assert.not.ok(told.includes(secret), `the user's message quotes ${secret}`);
     const detail = `Wrong key *** sign: *** to …2233 ${'x'.repeat(500)}`.slice(0, 299);
     assert.is(await nth(rig.tg, 1), `🔧 ADMIN: помилка дзвінка на хвіртки: ${detail}…`);
   } finally {

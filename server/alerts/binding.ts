@@ -13,8 +13,8 @@ import type { Engine } from '../engine/engine';
 import type { ActorRecord, Binding, EffectRunner, Plan } from '../engine/types';
 import { clockTimeIn } from '../lib/clock';
 import type { Logger } from '../lib/log';
+import { cleanOutsideText } from '../lib/outside-text';
 import { uk } from '../texts/uk';
-import { cleanAlertDetail } from './detail';
 
 export const ADMIN_ALERTS_MACHINE = MACHINES['admin-alerts'].name;
 /** Outbox channel that carries an occurrence (or a recovery) from the actor that saw it to the alerts actor. */
@@ -55,7 +55,7 @@ export function alertReporter(engine: Engine, secrets: readonly string[]): Repor
   return async (p, dedupeKey) => {
     const info =
       p.info && typeof p.info.detail === 'string'
-        ? { ...p.info, detail: cleanAlertDetail(p.info.detail, secrets) }
+        ? { ...p.info, detail: cleanOutsideText(p.info.detail, secrets) }
         : p.info;
     await engine.dispatch({
       key: ADMIN_ALERTS_KEY,

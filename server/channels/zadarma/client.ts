@@ -1,5 +1,6 @@
 import type { EffectOutcome, EffectRow, EffectRunner } from '../../engine/types';
 import type { Logger } from '../../lib/log';
+import { cleanOutsideText } from '../../lib/outside-text';
 import { uk } from '../../texts/uk';
 import { signRequest } from './sign';
 
@@ -50,8 +51,9 @@ export function liveCallback(baseUrl: string, key: string, secret: string): Call
       body = undefined;
     }
     if (res.ok && body?.status === 'success') return { ok: true };
-    const message = typeof body?.message === 'string' && body.message ? body.message : `HTTP ${res.status}`;
-    return { ok: false, message };
+    const raw = typeof body?.message === 'string' && body.message ? body.message : `HTTP ${res.status}`;
+    // The user and the admins read this text: whatever Zadarma echoes, our keys never reach a chat.
+    return { ok: false, message: cleanOutsideText(raw, [key, secret]) };
   };
 }
 
