@@ -8,10 +8,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setup } from 'xstate';
+import type { AdminAlertsActions } from '../machines/admin-alerts';
 import type { GateCallActions, GateCallEvent } from '../machines/gate-call';
-import { MACHINES } from '../machines/index';
-import { ivrCallEffects } from '../machines/ivr-call';
-import { defineBinding } from '../server/engine/define-binding';
+import { MACHINES, type MachineName } from '../machines/index';
+import { type IvrCallActions, ivrCallEffects } from '../machines/ivr-call';
+import type { TelegramChatActions } from '../machines/telegram-chat';
+import type { WhatsAppMenuActions } from '../machines/whatsapp-menu';
+import { type ActionHandlers, defineBinding } from '../server/engine/define-binding';
 
 const noop = () => {};
 
@@ -133,6 +136,24 @@ export function machineEmitsOnlyDeclaredEffects() {
   });
   m.createMachine({ entry: { type: 'openGate', params: { gate: 'vorota', caller: '380' } } });
 }
+
+/** The params each handler of machine M is given, by action name. */
+type HandlerParams<M extends MachineName> = {
+  [K in keyof (typeof MACHINES)[M]['effects']]: Parameters<
+    ActionHandlers<(typeof MACHINES)[M]['logic'], (typeof MACHINES)[M]['effects']>[K]
+  >[0];
+};
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+export const handlersTakeTheDeclaredParams: [
+  Same<HandlerParams<'whatsapp-menu'>, WhatsAppMenuActions>,
+  Same<HandlerParams<'telegram-chat'>, TelegramChatActions>,
+  Same<HandlerParams<'gate-call'>, GateCallActions>,
+  Same<HandlerParams<'ivr-call'>, IvrCallActions>,
+  Same<HandlerParams<'admin-alerts'>, AdminAlertsActions>,
+] = [true, true, true, true, true];
+// @ts-expect-error one machine's map is not another's
+export const mapsDiffer: Same<HandlerParams<'ivr-call'>, TelegramChatActions> = true;
 
 export function actionMapOfTheMachine(): GateCallActions['claimGate'] {
   // @ts-expect-error claimGate's params are { gate: string }
