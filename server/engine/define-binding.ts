@@ -41,7 +41,9 @@ type BindingSpec<L extends AnyStateMachine, F> = Partial<
  *   defineBinding(MACHINES['ivr-call'], {
  *     actions: {
  *       answer(p, _step, plan) { plan.response = renderIvr(p, deps); },
- *       openGate(p, _step, plan) { plan.effects.push({ channel: 'gate', payload: { ...p, source: 'ivr' } }); },
+ *       openGate({ gate, caller }, _step, plan) {
+ *         plan.effects.push({ channel: 'gate', payload: { gate, source: 'ivr', caller } });
+ *       },
  *     },
  *   });
  */
