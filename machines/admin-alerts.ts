@@ -1,4 +1,5 @@
 import { setup } from 'xstate';
+import { type ActionMap, effect } from './effects';
 
 /**
  * Admin alerts (one actor, key `alerts:admin`): every cause the server reports is deduplicated and
@@ -191,15 +192,19 @@ function nextDeadline(causes: Record<string, CauseState>): number | null {
 
 const anyActive = (context: AdminAlertsContext) => Object.values(context.causes).some((c) => c.active);
 
+/** What the alerts actor asks the server to do (its binding carries these out). */
+export const adminAlertsEffects = {
+  /** Outbound: one message to every admin (Telegram), or a log line when there is none. */
+  notify: effect<AlertNotice>(),
+};
+export type AdminAlertsActions = ActionMap<typeof adminAlertsEffects>;
+
 const alertsSetup = setup({
   types: {
     context: {} as AdminAlertsContext,
     events: {} as AdminAlertsEvent,
   },
-  actions: {
-    /** Outbound: one message to every admin (Telegram), or a log line when there is none. */
-    notify: (_, _params: AlertNotice) => {},
-  },
+  actions: adminAlertsEffects,
   guards: {
     anyActive: ({ context }) => anyActive(context),
     allClear: ({ context }) => !anyActive(context),

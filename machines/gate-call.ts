@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { type ActionMap, effect } from './effects';
 import { decideOutcome, type GateOutcome } from './gate-outcome';
 
 /**
@@ -93,6 +94,11 @@ export type GateCallEvent =
       /** Another call of this gate is under way (checked under the gate's lock). */
       busy: boolean;
       timeoutMs: number;
+      /**
+       * When the user asked (epoch ms; the request may have waited behind a failing reply or a
+       * restart): the callback is not requested any more when that is too long ago. Default: `now`.
+       */
+      askedAt?: number;
     }
   | { type: 'API_OK'; now: number }
   | { type: 'API_FAILED'; now: number; message: string }
@@ -119,21 +125,27 @@ const settle = (outcome: Exclude<GateOutcome, 'failed'>) => [
   },
 ];
 
+/** What a call asks the server to do (its binding carries these out). */
+export const gateCallEffects = {
+  /** Outbound: ask Zadarma to place the callback to the relay. */
+  requestCallback: effect<{ gate: string; to: string }>(),
+  /** Outbound: a message to the Telegram chat that asked (dropped when there is none). */
+  notify: effect<NotifyParams>(),
+  /** Outbound: a message to every admin. */
+  alertAdmins: effect<AlertParams>(),
+  /** Durable: this call is the gate's pending call / no longer is. */
+  claimGate: effect<{ gate: string }>(),
+  releaseGate: effect<{ gate: string }>(),
+};
+export type GateCallActions = ActionMap<typeof gateCallEffects>;
+
 export const gateCallMachine = setup({
   types: {
     context: {} as GateCallContext,
     events: {} as GateCallEvent,
   },
   actions: {
-    /** Outbound: ask Zadarma to place the callback to the relay. */
-    requestCallback: (_, _p: { gate: string; to: string }) => {},
-    /** Outbound: a message to the Telegram chat that asked (dropped when there is none). */
-    notify: (_, _p: NotifyParams) => {},
-    /** Outbound: a message to every admin. */
-    alertAdmins: (_, _p: AlertParams) => {},
-    /** Durable: this call is the gate's pending call / no longer is. */
-    claimGate: (_, _p: { gate: string }) => {},
-    releaseGate: (_, _p: { gate: string }) => {},
+    ...gateCallEffects,
     /** The call is over: what came of it, and no more deadline. */
     finish: assign(({ event }, p: { outcome: GateOutcome }) => ({
       outcome: p.outcome,

@@ -1,9 +1,9 @@
 import type { AnyStateMachine } from 'xstate';
-import { ADMIN_ALERTS_VERSION, adminAlertsMachine } from './admin-alerts';
-import { GATE_CALL_VERSION, gateCallMachine } from './gate-call';
-import { IVR_CALL_VERSION, ivrCallMachine } from './ivr-call';
-import { TELEGRAM_CHAT_VERSION, telegramChatMachine } from './telegram-chat';
-import { WHATSAPP_MENU_VERSION, whatsappMenuMachine } from './whatsapp-menu';
+import { ADMIN_ALERTS_VERSION, adminAlertsEffects, adminAlertsMachine } from './admin-alerts';
+import { GATE_CALL_VERSION, gateCallEffects, gateCallMachine } from './gate-call';
+import { IVR_CALL_VERSION, ivrCallEffects, ivrCallMachine } from './ivr-call';
+import { TELEGRAM_CHAT_VERSION, telegramChatEffects, telegramChatMachine } from './telegram-chat';
+import { WHATSAPP_MENU_VERSION, whatsappMenuEffects, whatsappMenuMachine } from './whatsapp-menu';
 
 /** A machine as the rest of the system knows it: the engine, the inspector and the diagram export. */
 export interface MachineEntry {
@@ -13,6 +13,8 @@ export interface MachineEntry {
   keyPrefix: string;
   description: string;
   logic: AnyStateMachine;
+  /** The actions it asks the server to carry out (`machines/effects.ts`); its binding has one handler each. */
+  effects: Readonly<Record<string, (args: never, params: never) => void>>;
 }
 
 /** Every machine, by name. */
@@ -23,6 +25,7 @@ export const MACHINES = {
     keyPrefix: 'wa:',
     description: 'WhatsApp shift attendance: one actor per employee',
     logic: whatsappMenuMachine,
+    effects: whatsappMenuEffects,
   },
   'telegram-chat': {
     name: 'telegram-chat',
@@ -30,6 +33,7 @@ export const MACHINES = {
     keyPrefix: 'tg:',
     description: 'Gate bot conversation: one actor per Telegram user',
     logic: telegramChatMachine,
+    effects: telegramChatEffects,
   },
   'gate-call': {
     name: 'gate-call',
@@ -37,6 +41,7 @@ export const MACHINES = {
     keyPrefix: 'call:',
     description: 'One gate opening by a Zadarma callback',
     logic: gateCallMachine,
+    effects: gateCallEffects,
   },
   'ivr-call': {
     name: 'ivr-call',
@@ -44,6 +49,7 @@ export const MACHINES = {
     keyPrefix: 'ivr:',
     description: 'One outside call in the voice menu',
     logic: ivrCallMachine,
+    effects: ivrCallEffects,
   },
   'admin-alerts': {
     name: 'admin-alerts',
@@ -51,6 +57,7 @@ export const MACHINES = {
     keyPrefix: 'alerts:',
     description: 'Admin alerts: one actor (alerts:admin) that deduplicates and rate-limits them',
     logic: adminAlertsMachine,
+    effects: adminAlertsEffects,
   },
 } as const satisfies Record<string, MachineEntry>;
 

@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { type ActionMap, effect } from './effects';
 
 /**
  * One outside call in the voice menu (actor key `ivr:<pbx_call_id>`). Zadarma asks what to do with
@@ -47,12 +48,19 @@ export type IvrEvent =
 const DIGIT_GATES: Record<string, 'vorota' | 'hvirtka'> = { '1': 'vorota', '2': 'hvirtka' };
 const gateOf = (e: IvrEvent) => (e.type === 'NOTIFY_IVR' ? DIGIT_GATES[e.digits.trim()] : undefined);
 
+/** What the voice menu asks the server to do (its binding carries these out). */
+export const ivrCallEffects = {
+  /** The webhook's answer: a prompt, then wait for a digit or hang up. */
+  answer: effect<AnswerParams>(),
+  /** Outbound: open a gate for this caller (a gate call with source `ivr`). */
+  openGate: effect<{ gate: 'vorota' | 'hvirtka'; caller: string }>(),
+};
+export type IvrCallActions = ActionMap<typeof ivrCallEffects>;
+
 export const ivrCallMachine = setup({
   types: { context: {} as IvrContext, events: {} as IvrEvent },
   actions: {
-    answer: (_, _p: AnswerParams) => {},
-    /** Outbound: open a gate for this caller (a gate call with source `ivr`). */
-    openGate: (_, _p: { gate: 'vorota' | 'hvirtka'; caller: string }) => {},
+    ...ivrCallEffects,
     closed: assign({ deadline: null }),
   },
   guards: {

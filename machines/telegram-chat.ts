@@ -1,4 +1,5 @@
 import { assign, raise, setup } from 'xstate';
+import { type ActionMap, effect } from './effects';
 import type { CallStatus } from './gate-call';
 
 /**
@@ -118,16 +119,23 @@ const common = {
   TEXT: { actions: say((e) => ({ view: 'unknown', member: e.allowed })) },
 } as const;
 
+/** What the chat asks the server to do (its binding carries these out). */
+export const telegramChatEffects = {
+  /** Outbound: the one answer to this update. */
+  reply: effect<ReplyParams>(),
+  /** Outbound: start a gate call for this chat. */
+  openGate: effect<{ gate: GateName; chatId: number }>(),
+  /** Durable: an admin allows or revokes a phone. */
+  setAccess: effect<{ phone: string; allowed: boolean }>(),
+  /** Durable: the phone this user proved. */
+  rememberPhone: effect<{ phone: string }>(),
+};
+export type TelegramChatActions = ActionMap<typeof telegramChatEffects>;
+
 export const telegramChatMachine = setup({
   types: { context: {} as TelegramChatContext, events: {} as TelegramChatEvent },
   actions: {
-    reply: (_, _p: ReplyParams) => {},
-    /** Outbound: start a gate call for this chat. */
-    openGate: (_, _p: { gate: GateName; chatId: number }) => {},
-    /** Durable: an admin allows or revokes a phone. */
-    setAccess: (_, _p: { phone: string; allowed: boolean }) => {},
-    /** Durable: the phone this user proved. */
-    rememberPhone: (_, _p: { phone: string }) => {},
+    ...telegramChatEffects,
     /** The update belongs to the state just entered: it answers it (still one reply). */
     handOver: raise(({ event }) => event),
   },

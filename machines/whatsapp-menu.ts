@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { type ActionMap, effect } from './effects';
 import { datesInRange, type IsoDate, type PeriodError, parsePeriod } from './period';
 
 /**
@@ -63,7 +64,7 @@ export interface RecordShiftParams {
 }
 
 /** Facts every inbound message carries: the clock and what the store holds for this user. */
-interface Inbound {
+type Inbound = {
   now: number;
   today: IsoDate;
   messageId: string;
@@ -71,7 +72,7 @@ interface Inbound {
   recent: ShiftRecord[];
   /** Dates among today and the pending range that already have a record. */
   taken: IsoDate[];
-}
+};
 
 export type WhatsAppMenuEvent =
   | (Inbound & { type: 'TEXT'; text: string })
@@ -252,6 +253,19 @@ function anywhere(to: (step: Step) => string) {
   };
 }
 
+/** What the dialog asks the server to do (its binding carries these out). */
+export const whatsappMenuEffects = {
+  /** Outbound: one WhatsApp message to this user (carried out by the outbox). */
+  reply: effect<View>(),
+  /** Durable: one attendance record per date (written in the same commit as the snapshot). */
+  recordShift: effect<RecordShiftParams>(),
+  /** Outbound: the approved reminder template (outside the 24-hour window), if one is configured. */
+  remindTemplate: effect<{ name: string }>(),
+  /** Durable: this employee's reminders are on / off (stored on the employee). */
+  setReminders: effect<{ on: boolean }>(),
+};
+export type WhatsAppMenuActions = ActionMap<typeof whatsappMenuEffects>;
+
 export const whatsappMenuMachine = setup({
   types: {
     context: {} as WhatsAppMenuContext,
@@ -259,14 +273,7 @@ export const whatsappMenuMachine = setup({
     input: {} as { reset?: boolean } | undefined,
   },
   actions: {
-    /** Outbound: one WhatsApp message to this user (carried out by the outbox). */
-    reply: (_, _view: View) => {},
-    /** Durable: one attendance record per date (written in the same commit as the snapshot). */
-    recordShift: (_, _params: RecordShiftParams) => {},
-    /** Outbound: the approved reminder template (outside the 24-hour window), if one is configured. */
-    remindTemplate: (_, _params: { name: string }) => {},
-    /** Durable: this employee's reminders are on / off (stored on the employee). */
-    setReminders: (_, _params: { on: boolean }) => {},
+    ...whatsappMenuEffects,
     touch: assign({ deadline: ({ event }) => event.now + DIALOG_TTL_MS }),
     clearReset: assign({ reset: false }),
   },

@@ -122,6 +122,26 @@ test('the Zadarma API failing: alert, held back, recovered with the count on the
   }
 });
 
+test('calls that work while nothing is wrong: every one reports a recovery, the admins hear nothing', async () => {
+  const rig = await startRig({
+    TELEGRAM_ALLOWED_USERS: `${USER}`,
+    TELEGRAM_ADMIN_IDS: `${ADMIN}`,
+    GATE_COOLDOWN_S: '0',
+  });
+  try {
+    rig.tg.addChat(ADMIN);
+    const u = rig.user(USER);
+    // Zadarma's acceptance and the relay's rejection each report a recovery of their cause.
+    await runCall(rig, u, 'hvirtka', 'cancel', 5);
+    await runCall(rig, u, 'vorota', 'cancel', 4);
+    await eventually(() => rig.svc.store.all('outbox').length === 0, 5000, 'every effect carried out');
+    await quiet(rig.tg, 0, 'no "works again" for a cause that was never on');
+    assert.is(alertsActor(rig.svc), undefined, 'the alerts actor took no step');
+  } finally {
+    await rig.stop();
+  }
+});
+
 test('the Zadarma error the user and the alert quote is cleaned: no secret, phones masked, one line, capped', async () => {
   const rig = await startRig({ TELEGRAM_ALLOWED_USERS: `${USER}`, TELEGRAM_ADMIN_IDS: `${ADMIN}` });
   try {

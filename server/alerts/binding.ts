@@ -1,6 +1,7 @@
 import {
   ADMIN_ALERTS_KEY,
   type AdminAlertsContext,
+  type AdminAlertsEvent,
   type AlertInfo,
   type AlertKind,
   type AlertNotice,
@@ -9,8 +10,9 @@ import {
 import { MACHINES } from '../../machines/index';
 import type { Store } from '../../storage/store';
 import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
+import { defineBinding } from '../engine/define-binding';
 import type { Engine } from '../engine/engine';
-import type { ActorRecord, Binding, EffectRunner, Plan } from '../engine/types';
+import type { ActorRecord, Binding, EffectRunner } from '../engine/types';
 import { clockTimeIn } from '../lib/clock';
 import type { Logger } from '../lib/log';
 import { cleanOutsideText } from '../lib/outside-text';
@@ -40,9 +42,10 @@ export function alertEffect(p: AlertPayload): { channel: string; payload: Record
   return { channel: ALERT_CHANNEL, payload: p };
 }
 
-/** Is this cause on, as far as the stored alerts actor knows? (Recoveries are sent only then.) */
+/** Is this cause on, as far as the stored alerts actor knows? (Only then is a recovery worth a step.) */
 export function alertActive(store: Store, cause: string): boolean {
   const a = store.get<ActorRecord>('actors', ADMIN_ALERTS_KEY);
+  // The stored snapshot of the alerts actor, as its machine persisted it.
   const context = (a?.snapshot as { context?: AdminAlertsContext } | undefined)?.context;
   return context?.causes[cause]?.active === true;
 }
@@ -50,9 +53,12 @@ export function alertActive(store: Store, cause: string): boolean {
 /**
  * Feeds occurrences and recoveries to the alerts actor. Every cause comes in here (the `alert` runner,
  * the server's own checks), so this is where the `detail` an alert quotes is cleaned, for all of them.
+ * Actors report a recovery whenever something works (every accepted gate call): one for a cause that
+ * is not on would change nothing in the alerts actor, so it is dropped here rather than stored as a step.
  */
 export function alertReporter(engine: Engine, secrets: readonly string[]): ReportAlert {
   return async (p, dedupeKey) => {
+    if (p.op === 'recover' && !alertActive(engine.store, p.cause)) return;
     const info =
       p.info && typeof p.info.detail === 'string'
         ? { ...p.info, detail: cleanOutsideText(p.info.detail, secrets) }
@@ -61,7 +67,7 @@ export function alertReporter(engine: Engine, secrets: readonly string[]): Repor
       key: ADMIN_ALERTS_KEY,
       machine: ADMIN_ALERTS_MACHINE,
       ...(dedupeKey ? { dedupeKey } : {}),
-      event: ({ now }) =>
+      event: ({ now }): AdminAlertsEvent =>
         p.op === 'recover'
           ? { type: 'RECOVER', now, cause: p.cause, ...(info ? { info } : {}) }
           : {
@@ -79,6 +85,7 @@ export function alertReporter(engine: Engine, secrets: readonly string[]): Repor
 /** Carries out `alert` effects: one event for the alerts actor (deduplicated by the effect's id). */
 export function alertRunner(report: ReportAlert): EffectRunner {
   return async (effect) => {
+    // The payload is what `alertEffect` stored.
     await report(effect.payload as AlertPayload, `alert:${effect.id}`);
     return { ok: true };
   };
@@ -94,14 +101,10 @@ export function adminAlertsBinding(deps: {
   timezone: string;
   log: Logger;
 }): Binding {
-  return {
-    ...MACHINES['admin-alerts'],
-    interpret(actions) {
-      const plan: Plan = { effects: [], writes: [] };
-      const to = deps.telegram ? deps.adminIds : [];
-      for (const a of actions) {
-        if (a.type !== 'notify') continue;
-        const n = a.params as AlertNotice;
+  const to = deps.telegram ? deps.adminIds : [];
+  return defineBinding(MACHINES['admin-alerts'], {
+    actions: {
+      notify(n, _step, plan) {
         const text = alertText(n, deps.timezone);
         deps.log.warn(to.length > 0 ? 'admin alert' : 'admin alert (no Telegram admins: logged only)', {
           cause: n.cause,
@@ -114,10 +117,9 @@ export function adminAlertsBinding(deps: {
             payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
           });
         }
-      }
-      return plan;
+      },
     },
-  };
+  });
 }
 
 const str = (info: AlertInfo, k: string) => String(info[k] ?? '');

@@ -279,7 +279,6 @@ export class Engine {
       key: req.key,
       now,
       event,
-      store: this.store,
       after: { state: to, done: next.status === 'done', context: next.context as Record<string, unknown> },
     });
     const effects = this.effectRows(req.key, plan.effects, now);

@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import type { Doc, DocWrite, Store } from '../../storage/store';
+import type { Doc, DocWrite } from '../../storage/store';
 
 /** An event as machines see it: a `type` plus plain JSON data. */
 export type MachineEvent = { type: string } & Record<string, unknown>;
@@ -32,13 +32,17 @@ export interface Plan {
   response?: unknown;
 }
 
-export interface StepContext {
+/**
+ * What a binding knows of one step: its own actor and the event, nothing of the store. Whatever else an
+ * action needs reaches it through the event (built under the partition's lock) or the action's params.
+ * `defineBinding` types the event and the context as the machine's own.
+ */
+export interface StepContext<E = MachineEvent, C = Record<string, unknown>> {
   key: string;
   now: number;
-  event: MachineEvent;
-  store: Store;
+  event: E;
   /** The actor after this step: its state name, status and context (for domain records). */
-  after: { state: string; done: boolean; context: Record<string, unknown> };
+  after: { state: string; done: boolean; context: C };
 }
 
 /** A machine as the engine runs it: the pure logic plus how its actions become effects. */
@@ -57,6 +61,8 @@ export interface Binding {
   /** Input for a fresh actor (`reset` is true when an incompatible snapshot was dropped). */
   input?: (key: string, reset: boolean) => unknown;
   interpret(actions: EmittedAction[], ctx: StepContext): Plan;
+  /** The action names `interpret` carries out (a binding made by `defineBinding`: one handler each). */
+  handles?: readonly string[];
 }
 
 /** A runner's verdict on one effect. */

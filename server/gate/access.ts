@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { DocWrite, Store } from '../../storage/store';
 import type { Logger } from '../lib/log';
-import { normalisePhone } from '../lib/phone';
 import { clientMap, readClientsCsv } from './clients-csv';
 
 /** An admin's decision about one phone (document `access/<phone>`); it overrides the lists. */

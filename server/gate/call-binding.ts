@@ -1,15 +1,10 @@
-import {
-  type AlertParams,
-  callStatusOf,
-  type GateCallContext,
-  type NotifyParams,
-} from '../../machines/gate-call';
-import type { GateOutcome } from '../../machines/gate-outcome';
+import { callStatusOf, type NotifyParams } from '../../machines/gate-call';
 import { MACHINES } from '../../machines/index';
 import { callWrite, claimGate, releaseGate } from '../../storage/calls';
-import { alertActive, alertEffect } from '../alerts/binding';
+import { alertEffect } from '../alerts/binding';
 import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
-import type { Binding, Plan } from '../engine/types';
+import { defineBinding } from '../engine/define-binding';
+import type { Binding } from '../engine/types';
 import { type Org, uk } from '../texts/uk';
 
 export const GATE_CALL_MACHINE = MACHINES['gate-call'].name;
@@ -22,72 +17,66 @@ const relayCause = (gate: string) => `relayAnswered:${gate}`;
 
 /**
  * How a gate call's actions become effects and records; the call record is rewritten at every step.
- * `alertAdmins` goes to the admin alerts actor (deduplicated and rate-limited there); a call that
- * Zadarma accepted, or that the relay rejected as it should, ends an alert that is on.
+ * `alertAdmins` goes to the admin alerts actor (deduplicated and rate-limited there). A call that
+ * Zadarma accepted, or that the relay rejected as it should, reports a recovery of that cause: the
+ * alerts actor announces it only when the cause is on, so this binding need not know whether it is.
  */
 export function gateCallBinding(deps: { org: Org }): Binding {
-  return {
-    ...MACHINES['gate-call'],
+  return defineBinding(MACHINES['gate-call'], {
     partition: (key) => `gate:${gateOfKey(key)}`,
-    interpret(actions, { key, now, event, after, store }) {
-      const plan: Plan = { effects: [], writes: [] };
-      const message = (chatId: number, text: string) =>
-        plan.effects.push({
-          channel: TELEGRAM_CHANNEL,
-          payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
-        });
-      for (const a of actions) {
-        const p = a.params as Record<string, string>;
-        if (a.type === 'requestCallback') {
-          const askedAt = typeof event.askedAt === 'number' ? event.askedAt : now;
-          plan.effects.push({ channel: 'zadarma', payload: { gate: p.gate, to: p.to, askedAt } });
-        } else if (a.type === 'claimGate') plan.writes.push(claimGate(String(p.gate), key, now));
-        else if (a.type === 'releaseGate') plan.writes.push(releaseGate(String(p.gate), key));
-        else if (a.type === 'notify') {
-          const n = a.params as NotifyParams;
-          if (n.chatId !== null) message(n.chatId, notifyText(deps.org, n));
-          if (n.kind === 'initiated' && alertActive(store, API_CAUSE))
-            plan.effects.push(alertEffect({ op: 'recover', cause: API_CAUSE, kind: 'zadarmaApi' }));
-          const relay = String(after.context.relay ?? '');
-          if (n.kind === 'opened' && alertActive(store, relayCause(n.gate)))
-            plan.effects.push(
-              alertEffect({
-                op: 'recover',
-                cause: relayCause(n.gate),
-                kind: 'relayAnswered',
-                info: { gate: n.gate, relay },
-              }),
-            );
-        } else if (a.type === 'alertAdmins') {
-          const al = a.params as AlertParams;
+    actions: {
+      requestCallback({ gate, to }, { now, event }, plan) {
+        const askedAt = event.type === 'REQUEST' && event.askedAt !== undefined ? event.askedAt : now;
+        plan.effects.push({ channel: 'zadarma', payload: { gate, to, askedAt } });
+      },
+      claimGate({ gate }, { key, now }, plan) {
+        plan.writes.push(claimGate(gate, key, now));
+      },
+      releaseGate({ gate }, { key }, plan) {
+        plan.writes.push(releaseGate(gate, key));
+      },
+      notify(n, { after }, plan) {
+        if (n.chatId !== null)
+          plan.effects.push({
+            channel: TELEGRAM_CHANNEL,
+            payload: {
+              call: { method: 'sendMessage', params: { chat_id: n.chatId, text: notifyText(deps.org, n) } },
+            },
+          });
+        if (n.kind === 'initiated')
+          plan.effects.push(alertEffect({ op: 'recover', cause: API_CAUSE, kind: 'zadarmaApi' }));
+        if (n.kind === 'opened')
           plan.effects.push(
-            al.kind === 'misconfigured'
-              ? alertEffect({
-                  op: 'raise',
-                  cause: relayCause(al.gate),
-                  kind: 'relayAnswered',
-                  info: { gate: al.gate, relay: al.relay },
-                })
-              : alertEffect({
-                  op: 'raise',
-                  cause: API_CAUSE,
-                  kind: 'zadarmaApi',
-                  info: { gate: al.gate, detail: al.detail ?? '' },
-                }),
+            alertEffect({
+              op: 'recover',
+              cause: relayCause(n.gate),
+              kind: 'relayAnswered',
+              info: { gate: n.gate, relay: after.context.relay },
+            }),
           );
-        }
-      }
-      plan.writes.push(
-        callWrite(
-          key.slice('call:'.length),
-          callStatusOf(after.state),
-          after.context as unknown as GateCallContext,
-          now,
-        ),
-      );
-      return plan;
+      },
+      alertAdmins(al, _step, plan) {
+        plan.effects.push(
+          al.kind === 'misconfigured'
+            ? alertEffect({
+                op: 'raise',
+                cause: relayCause(al.gate),
+                kind: 'relayAnswered',
+                info: { gate: al.gate, relay: al.relay },
+              })
+            : alertEffect({
+                op: 'raise',
+                cause: API_CAUSE,
+                kind: 'zadarmaApi',
+                info: { gate: al.gate, detail: al.detail ?? '' },
+              }),
+        );
+      },
     },
-  };
+    everyStep({ key, now, after }, plan) {
+      plan.writes.push(callWrite(key.slice('call:'.length), callStatusOf(after.state), after.context, now));
+    },
+  });
 }
 
 function notifyText(org: Org, n: NotifyParams): string {
@@ -101,6 +90,6 @@ function notifyText(org: Org, n: NotifyParams): string {
     case 'timeout':
       return uk.timeout(org, n.gate);
     default:
-      return uk.outcome(org, n.kind as GateOutcome, n.gate, n.detail);
+      return uk.outcome(org, n.kind, n.gate, n.detail);
   }
 }

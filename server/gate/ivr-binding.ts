@@ -1,6 +1,7 @@
 import { MACHINES } from '../../machines/index';
 import type { AnswerParams, IvrPrompt } from '../../machines/ivr-call';
-import type { Binding, Plan } from '../engine/types';
+import { defineBinding } from '../engine/define-binding';
+import type { Binding } from '../engine/types';
 import { type Org, uk } from '../texts/uk';
 
 export const IVR_MACHINE = MACHINES['ivr-call'].name;
@@ -11,20 +12,16 @@ const DTMF_TIMEOUT_S = 10;
 
 /** How the voice menu's actions become the webhook's answer and gate requests. */
 export function ivrCallBinding(deps: { org: Org; sounds: Partial<Record<IvrPrompt, string>> }): Binding {
-  return {
-    ...MACHINES['ivr-call'],
-    interpret(actions) {
-      const plan: Plan = { effects: [], writes: [] };
-      for (const a of actions) {
-        const p = a.params as Record<string, unknown>;
-        if (a.type === 'answer') plan.response = renderIvr(a.params as AnswerParams, deps);
-        else if (a.type === 'openGate') {
-          plan.effects.push({ channel: 'gate', payload: { gate: p.gate, source: 'ivr', caller: p.caller } });
-        }
-      }
-      return plan;
+  return defineBinding(MACHINES['ivr-call'], {
+    actions: {
+      answer(answer, _step, plan) {
+        plan.response = renderIvr(answer, deps);
+      },
+      openGate({ gate, caller }, _step, plan) {
+        plan.effects.push({ channel: 'gate', payload: { gate, source: 'ivr', caller } });
+      },
     },
-  };
+  });
 }
 
 /** Zadarma's IVR answer: a spoken prompt (or its sound file), then wait for a digit or hang up. */

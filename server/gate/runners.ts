@@ -1,3 +1,4 @@
+import type { GateCallEvent } from '../../machines/gate-call';
 import { pendingCallOf } from '../../storage/calls';
 import type { GatesConfig } from '../config/config';
 import type { Engine } from '../engine/engine';
@@ -20,7 +21,7 @@ export function gateRunner(engine: Engine, gates: GatesConfig): EffectRunner {
       key,
       machine: GATE_CALL_MACHINE,
       dedupeKey: `spawn:${effect.id}`,
-      event: ({ now }) => {
+      event: ({ now }): GateCallEvent => {
         const pending = pendingCallOf(engine.store, gate);
         return {
           type: 'REQUEST',

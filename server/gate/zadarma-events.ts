@@ -1,3 +1,5 @@
+import type { GateCallEvent } from '../../machines/gate-call';
+import type { IvrEvent } from '../../machines/ivr-call';
 import { CALLS, type CallDoc, pendingCallOf } from '../../storage/calls';
 import { put } from '../../storage/store';
 import type { GatesConfig } from '../config/config';
@@ -59,7 +61,7 @@ export async function routeZadarmaEvent(
         key: pending,
         machine: GATE_CALL_MACHINE,
         dedupeKey,
-        event: ({ now }) => ({ type: 'CALL_START', now, pbxCallId: pbx }),
+        event: ({ now }): GateCallEvent => ({ type: 'CALL_START', now, pbxCallId: pbx }),
       });
     } else if (END_EVENTS.has(event)) {
       const duration = Number(fields.duration);
@@ -67,7 +69,7 @@ export async function routeZadarmaEvent(
         key: pending,
         machine: GATE_CALL_MACHINE,
         dedupeKey,
-        event: ({ now }) => ({
+        event: ({ now }): GateCallEvent => ({
           type: 'CALL_END',
           now,
           ...(pbx ? { pbxCallId: pbx } : {}),
@@ -103,7 +105,7 @@ export async function routeZadarmaEvent(
         key,
         machine: IVR_MACHINE,
         dedupeKey,
-        event: ({ now }) => ({
+        event: ({ now }): IvrEvent => ({
           type: 'NOTIFY_START',
           now,
           caller: phone ?? (fields.caller_id ?? '').slice(0, 32),
@@ -123,7 +125,7 @@ export async function routeZadarmaEvent(
     const result = await engine.dispatch({
       key,
       machine: IVR_MACHINE,
-      event: ({ now }) => ({
+      event: ({ now }): IvrEvent => ({
         type: 'NOTIFY_IVR',
         now,
         digits: (fields['wait_dtmf[digits]'] ?? '').slice(0, 16),
@@ -136,7 +138,7 @@ export async function routeZadarmaEvent(
       key,
       machine: IVR_MACHINE,
       dedupeKey,
-      event: ({ now }) => ({ type: 'CALL_END', now }),
+      event: ({ now }): IvrEvent => ({ type: 'CALL_END', now }),
     });
     return undefined;
   }

@@ -1,6 +1,9 @@
 import { MACHINES } from '../../../machines/index';
-import type { RecordShiftParams, WhatsAppMenuContext } from '../../../machines/whatsapp-menu';
-import { datesToCheck, type Shift, type View } from '../../../machines/whatsapp-menu';
+import {
+  datesToCheck,
+  type WhatsAppMenuContext,
+  type WhatsAppMenuEvent,
+} from '../../../machines/whatsapp-menu';
 import {
   employeeSeen,
   getEmployee,
@@ -12,9 +15,9 @@ import {
   windowOpen,
 } from '../../../storage/attendance';
 import { getMessage, messageSent, messageStatus } from '../../../storage/messages';
-import type { DocWrite } from '../../../storage/store';
+import { defineBinding } from '../../engine/define-binding';
 import type { Engine } from '../../engine/engine';
-import type { Binding, EffectRunner, MachineEvent } from '../../engine/types';
+import type { Binding, EffectRunner } from '../../engine/types';
 import { dateIn } from '../../lib/clock';
 import type { Logger } from '../../lib/log';
 import type { SendResult } from './d360-client';
@@ -36,42 +39,35 @@ const waIdOf = (key: string) => key.slice(3);
  * `setReminders` → the employee's "стоп" / "старт".
  */
 export function whatsappBinding(deps: { template?: TemplateRef; log?: Logger } = {}): Binding {
-  return {
-    ...MACHINES['whatsapp-menu'],
+  return defineBinding(MACHINES['whatsapp-menu'], {
     input: (_key, reset) => ({ reset }),
-    interpret(actions, { key, now }) {
-      const waId = waIdOf(key);
-      const plan = {
-        effects: [] as Array<{ channel: string; payload: Record<string, unknown> }>,
-        writes: [] as DocWrite[],
-      };
-      for (const a of actions) {
-        if (a.type === 'reply') {
+    actions: {
+      reply(view, { key }, plan) {
+        plan.effects.push({
+          channel: WHATSAPP_CHANNEL,
+          payload: { to: waIdOf(key), message: renderView(view) },
+        });
+      },
+      recordShift({ dates, shift, messageId }, { key, now }, plan) {
+        plan.writes.push(recordShifts(waIdOf(key), dates, shift, now, messageId));
+      },
+      remindTemplate({ name }, { key }, plan) {
+        const waId = waIdOf(key);
+        if (deps.template) {
           plan.effects.push({
             channel: WHATSAPP_CHANNEL,
-            payload: { to: waId, message: renderView(a.params as View) },
+            payload: { to: waId, message: renderReminderTemplate(deps.template, name) },
           });
-        } else if (a.type === 'recordShift') {
-          const p = a.params as RecordShiftParams;
-          plan.writes.push(recordShifts(waId, p.dates, p.shift as Shift, now, p.messageId));
-        } else if (a.type === 'remindTemplate') {
-          const { name } = a.params as { name: string };
-          if (deps.template) {
-            plan.effects.push({
-              channel: WHATSAPP_CHANNEL,
-              payload: { to: waId, message: renderReminderTemplate(deps.template, name) },
-            });
-          } else {
-            const why = 'outside the 24-hour window and no REMINDER_TEMPLATE';
-            deps.log?.warn(`whatsapp: reminder not sent: ${why}`, { to: waId });
-          }
-        } else if (a.type === 'setReminders') {
-          plan.writes.push(setRemindersStopped(waId, !(a.params as { on: boolean }).on));
+        } else {
+          const why = 'outside the 24-hour window and no REMINDER_TEMPLATE';
+          deps.log?.warn(`whatsapp: reminder not sent: ${why}`, { to: waId });
         }
-      }
-      return plan;
+      },
+      setReminders({ on }, { key }, plan) {
+        plan.writes.push(setRemindersStopped(waIdOf(key), !on));
+      },
     },
-  };
+  });
 }
 
 /** Feeds every item of a parsed webhook to the engine; resolves once all are committed. */
@@ -120,9 +116,10 @@ export async function dispatchWebhook(
       key: waKey(waId),
       machine: WHATSAPP_MACHINE,
       dedupeKey: `wa:${messageId}`,
-      event: ({ now, context }): MachineEvent => {
+      event: ({ now, context }): WhatsAppMenuEvent => {
         const today = dateIn(deps.timezone, now);
         const dates = datesToCheck(
+          // The engine hands over the stored context untyped; this key's actor is a whatsapp-menu.
           (context as WhatsAppMenuContext | undefined) ?? { pending: null, deadline: null, reset: false },
           today,
         );
@@ -151,6 +148,7 @@ export function whatsappRunner(deps: {
   const clock = deps.clock ?? Date.now;
   return async (effect, signal) => {
     const to = String(effect.payload.to);
+    // The payload is what this binding's `reply` (or `remindTemplate`) stored: a rendered message.
     const message = effect.payload.message as Record<string, unknown>;
     if (message.type !== 'template' && !windowOpen(getEmployee(deps.engine.store, to), clock())) {
       deps.log.warn('whatsapp: not sent, the 24-hour window is closed', { to, effect: effect.id });

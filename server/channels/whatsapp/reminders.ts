@@ -1,9 +1,9 @@
 import type { IsoDate } from '../../../machines/period';
+import type { WhatsAppMenuEvent } from '../../../machines/whatsapp-menu';
 import { EMPLOYEES, type EmployeeDoc, getEmployee, windowOpen } from '../../../storage/attendance';
 import { put } from '../../../storage/store';
 import type { Engine } from '../../engine/engine';
 import type { Job } from '../../engine/jobs';
-import type { MachineEvent } from '../../engine/types';
 import { dateIn, minutesIn } from '../../lib/clock';
 import type { Logger } from '../../lib/log';
 import { WHATSAPP_MACHINE, waKey } from './channel';
@@ -79,7 +79,7 @@ export class ShiftReminders implements Job {
         machine: WHATSAPP_MACHINE,
         dedupeKey: `remind:${waId}:${today}`,
         // Read again under the employee's lock: they may have recorded the day a moment ago.
-        event: ({ now: at }): MachineEvent => {
+        event: ({ now: at }): WhatsAppMenuEvent => {
           const e = getEmployee(store, waId);
           const recorded = e?.days[today] !== undefined;
           const stopped = e?.remindersStopped === true;

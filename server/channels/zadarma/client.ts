@@ -1,3 +1,4 @@
+import type { GateCallEvent } from '../../../machines/gate-call';
 import type { EffectOutcome, EffectRow, EffectRunner } from '../../engine/types';
 import type { Logger } from '../../lib/log';
 import { cleanOutsideText } from '../../lib/outside-text';
@@ -95,19 +96,28 @@ export function zadarmaRunner(deps: {
         key: effect.key,
         ageMs: now - since,
       });
-      return { ok: true, event: { type: 'API_FAILED', now, message: uk.staleRequest } };
+      return {
+        ok: true,
+        event: { type: 'API_FAILED', now, message: uk.staleRequest } satisfies GateCallEvent,
+      };
     }
     if (typeof effect.payload.startedAt === 'number') {
       deps.log.warn('zadarma: callback request was under way when the service stopped; not repeated', {
         key: effect.key,
       });
-      return { ok: true, event: { type: 'API_FAILED', now, message: uk.interruptedRequest } };
+      return {
+        ok: true,
+        event: { type: 'API_FAILED', now, message: uk.interruptedRequest } satisfies GateCallEvent,
+      };
     }
     await deps.markStarted?.({ ...effect, payload: { ...effect.payload, startedAt: now } });
     const result = await deps.send(deps.caller, String(effect.payload.to));
-    if (result.ok) return { ok: true, event: { type: 'API_OK', now: clock() } };
+    if (result.ok) return { ok: true, event: { type: 'API_OK', now: clock() } satisfies GateCallEvent };
     deps.log.error('zadarma: callback refused', { key: effect.key, message: result.message });
-    return { ok: true, event: { type: 'API_FAILED', now: clock(), message: result.message } };
+    return {
+      ok: true,
+      event: { type: 'API_FAILED', now: clock(), message: result.message } satisfies GateCallEvent,
+    };
   };
 }
 
