@@ -43,6 +43,23 @@ export class IndexTables {
     }
   }
 
+  /**
+   * A document read from a partition file at start: entered unsorted (each id is loaded once), then
+   * `loaded()` sorts every table once — inserting one by one would move half a table per document.
+   */
+  load(collection: string, id: string, doc: Doc): void {
+    const list = this.byCollection.get(collection);
+    if (!list) return;
+    for (const { spec, table } of list) {
+      const entry = spec.entry(id, doc);
+      if (entry) table.append({ id, key: entry.key, sort: entry.sort });
+    }
+  }
+
+  loaded(): void {
+    for (const table of this.tables.values()) table.sortAll();
+  }
+
   /** The collection an index points into. */
   collectionOf(name: string): string {
     const spec = this.specs.get(name);
@@ -64,6 +81,8 @@ class Table {
 
   set(id: string, row: IndexRow | null): void {
     const old = this.byId.get(id);
+    // Most rewrites keep their entry (an actor stepping without a new deadline): nothing to move.
+    if (old && row && old.key === row.key && compare(old, row) === 0) return;
     if (old) {
       const rows = this.byKey.get(old.key) as IndexRow[];
       const at = lowerBound(rows, (r) => compare(r, old) >= 0);
@@ -83,6 +102,20 @@ class Table {
       row,
     );
     this.byId.set(id, row);
+  }
+
+  append(row: IndexRow): void {
+    let rows = this.byKey.get(row.key);
+    if (!rows) {
+      rows = [];
+      this.byKey.set(row.key, rows);
+    }
+    rows.push(row);
+    this.byId.set(row.id, row);
+  }
+
+  sortAll(): void {
+    for (const rows of this.byKey.values()) rows.sort(compare);
   }
 
   query(q: IndexQuery): IndexRow[] {

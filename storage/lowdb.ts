@@ -599,10 +599,11 @@ export class LowdbStore implements Store, PartitionedStore {
         const idx = this.collectionIndex(name);
         for (const [id, doc] of Object.entries(docs)) {
           idx.set(id, i);
-          this.indexes.update(name, id, doc);
+          this.indexes.load(name, id, doc);
         }
       }
     }
+    this.indexes.loaded();
   }
 
   /** Replays the log files found at start; returns the partitions they changed (checkpointed right after). */
