@@ -1,6 +1,16 @@
 import { access, constants, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
+import type {
+  DocRef,
+  IndexHit,
+  IndexQuery,
+  PartitionedStore,
+  PartitionScope,
+  ScannedDoc,
+  ScanOptions,
+} from './contract';
+import { type IndexSpec, STORE_INDEXES } from './indexes';
 import { DurableJsonFile, syncDir } from './json-file';
 import {
   formatOf,
@@ -15,6 +25,7 @@ import {
   partitionFile,
   partitionIndex,
 } from './layout';
+import { IndexTables } from './lowdb-indexes';
 import { type Doc, type DocWrite, type Store, StoreError } from './store';
 import { encodeRecord, type LogRecord, type LogWrite, logFiles, readSegment, SEGMENT, Segment } from './wal';
 
@@ -79,6 +90,8 @@ export interface LowdbStoreOptions {
   maxLogBytes?: number;
   maxLogAgeMs?: number;
   clock?: () => number;
+  /** The named indexes to maintain (storage/indexes.ts by default). */
+  indexes?: readonly IndexSpec[];
 }
 
 /**
@@ -96,13 +109,19 @@ export interface LowdbStoreOptions {
  * exactly what the log holds, so a partition file never contains a commit that could still be undone.
  * On start, partition files are read and the log replayed over them; a clean stop checkpoints
  * everything, leaving partition files only.
+ *
+ * It serves both the synchronous contract the engine uses today (`Store`) and the partitioned one
+ * (`PartitionedStore`, storage/contract.ts), still from memory: named indexes are kept in memory and
+ * changed wherever a document is (`set`: commits, undoing a failed batch, replaying the log, loading),
+ * so they are rebuilt from the files at start and always match the documents.
  */
-export class LowdbStore implements Store {
+export class LowdbStore implements Store, PartitionedStore {
   private parts: Part[] = [];
   /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
   private index = new Map<string, Map<string, number>>();
   private readonly dir: string;
-  private readonly opts: Required<LowdbStoreOptions>;
+  private readonly opts: Required<Omit<LowdbStoreOptions, 'indexes'>>;
+  private readonly indexes: IndexTables;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private segment: Segment | null = null;
@@ -136,6 +155,7 @@ export class LowdbStore implements Store {
       maxLogAgeMs: opts.maxLogAgeMs ?? MAX_LOG_AGE_MS,
       clock: opts.clock ?? Date.now,
     };
+    this.indexes = new IndexTables(opts.indexes ?? STORE_INDEXES);
   }
 
   async open(): Promise<void> {
@@ -216,6 +236,71 @@ export class LowdbStore implements Store {
       if (docs) for (const [id, d] of Object.entries(docs)) out.push([id, d as T]);
     }
     return out;
+  }
+
+  async read<T extends Doc>(partition: string, collection: string, id: string): Promise<T | undefined> {
+    return this.inPartition<T>(partition, collection, id);
+  }
+
+  async scope(partition: string, wants: readonly DocRef[]): Promise<PartitionScope> {
+    const loaded = new Map<string, Doc | undefined>();
+    for (const w of wants)
+      loaded.set(refKey(w.collection, w.id), this.inPartition(partition, w.collection, w.id));
+    return {
+      partition,
+      get<T extends Doc>(collection: string, id: string): T | undefined {
+        const k = refKey(collection, id);
+        if (!loaded.has(k))
+          throw new StoreError(`${collection}/${id} was not loaded into the scope of partition ${partition}`);
+        return loaded.get(k) as T | undefined;
+      },
+    };
+  }
+
+  async lookup<T extends Doc>(index: string, query: IndexQuery): Promise<Array<IndexHit<T>>> {
+    return this.indexes.query(index, query).map((r) => ({
+      id: r.id,
+      key: r.key,
+      sort: [...r.sort],
+      doc: this.indexedDoc(index, r.id) as T,
+    }));
+  }
+
+  /**
+   * Pages in id order over the ids the collection had when the scan started (this store holds them in
+   * memory anyway); each page reads the documents as they are then, skipping ones deleted meanwhile.
+   */
+  async *scan<T extends Doc>(collection: string, opts: ScanOptions): AsyncIterable<Array<ScannedDoc<T>>> {
+    if (!Number.isInteger(opts.pageSize) || opts.pageSize < 1)
+      throw new StoreError(`scan of ${collection}: pageSize must be ≥ 1`);
+    const after = opts.after;
+    const ids = [...(this.index.get(collection)?.keys() ?? [])]
+      .filter((id) => after === undefined || id > after)
+      .sort();
+    for (let n = 0; n < ids.length; n += opts.pageSize) {
+      const page: Array<ScannedDoc<T>> = [];
+      for (const id of ids.slice(n, n + opts.pageSize)) {
+        const doc = this.get<T>(collection, id);
+        if (doc) page.push({ id, doc });
+      }
+      if (page.length > 0) yield page;
+    }
+  }
+
+  /** A document, only if it lives in the file of `partition`. */
+  private inPartition<T extends Doc>(partition: string, collection: string, id: string): T | undefined {
+    if (this.closed || this.parts.length === 0)
+      throw new StoreError(this.closed ? 'store is closed' : 'store is not open');
+    const owner = this.index.get(collection)?.get(id);
+    if (owner === undefined || owner !== partitionIndex(partition, this.parts.length)) return undefined;
+    return this.parts[owner]?.db.data.collections[collection]?.[id] as T | undefined;
+  }
+
+  private indexedDoc(index: string, id: string): Doc {
+    const collection = this.indexes.collectionOf(index);
+    const doc = this.get(collection, id);
+    if (!doc) throw new StoreError(`index ${index} points to ${collection}/${id}, which does not exist`);
+    return doc;
   }
 
   commit(partitionKey: string, writes: DocWrite[]): Promise<void> {
@@ -335,6 +420,7 @@ export class LowdbStore implements Store {
       (collections[collection] as Record<string, Doc>)[id] = doc;
       this.collectionIndex(collection).set(id, i);
     }
+    this.indexes.update(collection, id, doc);
   }
 
   /** A new log file once the current one is big or old enough, and a checkpoint of the old one. */
@@ -511,9 +597,13 @@ export class LowdbStore implements Store {
       this.parts.push(part);
       for (const [name, docs] of Object.entries(part.db.data.collections)) {
         const idx = this.collectionIndex(name);
-        for (const id of Object.keys(docs)) idx.set(id, i);
+        for (const [id, doc] of Object.entries(docs)) {
+          idx.set(id, i);
+          this.indexes.load(name, id, doc);
+        }
       }
     }
+    this.indexes.loaded();
   }
 
   /** Replays the log files found at start; returns the partitions they changed (checkpointed right after). */
@@ -558,3 +648,5 @@ export class LowdbStore implements Store {
     return idx;
   }
 }
+
+const refKey = (collection: string, id: string) => `${collection}\u0000${id}`;

@@ -6,6 +6,14 @@
  * commit and a crash can never leave half of it behind.
  *
  * Reads are synchronous and served from memory: the embedded store keeps every partition loaded.
+ *
+ * Where the move to storage/contract.ts stands (issue 13): `PartitionedStore` there is the contract
+ * that does not assume everything is in memory — async `read(partition, …)`, `scope` (a step's
+ * documents preloaded), named indexes (`lookup`, storage/indexes.ts) and paged `scan`. The lowdb store
+ * implements both, and test/store-contract.ts is the suite every store must pass. server/ and scripts/
+ * still use only this synchronous `Store` (`get`, `all`, `entries`) plus `commit`, which both contracts
+ * share; none of the new methods yet. Stage 2 moves the engine and every reader onto the new contract,
+ * then this interface's reads go.
  */
 export type Doc = Record<string, unknown>;
 

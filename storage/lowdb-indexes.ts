@@ -1,0 +1,186 @@
+import type { IndexQuery } from './contract';
+import type { IndexSpec } from './indexes';
+import type { Doc } from './store';
+import { StoreError } from './store';
+
+/** One index entry as the lowdb store keeps it. */
+export interface IndexRow {
+  id: string;
+  key: string;
+  sort: number[];
+}
+
+/**
+ * The lowdb store's named indexes, in memory: per index and key, the entries sorted by (sort, id).
+ * They are a pure function of the documents — `update` is called on every change of a document (commit,
+ * undo of a failed batch, log replay, load) — so a store rebuilt from partition files plus the log has
+ * exactly the index state the live store had.
+ */
+export class IndexTables {
+  private readonly byCollection = new Map<string, Array<{ spec: IndexSpec; table: Table }>>();
+  private readonly tables = new Map<string, Table>();
+  private readonly specs = new Map<string, IndexSpec>();
+
+  constructor(specs: readonly IndexSpec[]) {
+    for (const spec of specs) {
+      if (this.tables.has(spec.name)) throw new StoreError(`index ${spec.name} is declared twice`);
+      const table = new Table();
+      this.tables.set(spec.name, table);
+      this.specs.set(spec.name, spec);
+      const list = this.byCollection.get(spec.collection) ?? [];
+      list.push({ spec, table });
+      this.byCollection.set(spec.collection, list);
+    }
+  }
+
+  /** The document `collection/id` is now `doc` (null: deleted). */
+  update(collection: string, id: string, doc: Doc | null): void {
+    const list = this.byCollection.get(collection);
+    if (!list) return;
+    for (const { spec, table } of list) {
+      const entry = doc === null ? null : spec.entry(id, doc);
+      table.set(id, entry && { id, key: entry.key, sort: entry.sort });
+    }
+  }
+
+  /**
+   * A document read from a partition file at start: entered unsorted (each id is loaded once), then
+   * `loaded()` sorts every table once — inserting one by one would move half a table per document.
+   */
+  load(collection: string, id: string, doc: Doc): void {
+    const list = this.byCollection.get(collection);
+    if (!list) return;
+    for (const { spec, table } of list) {
+      const entry = spec.entry(id, doc);
+      if (entry) table.append({ id, key: entry.key, sort: entry.sort });
+    }
+  }
+
+  loaded(): void {
+    for (const table of this.tables.values()) table.sortAll();
+  }
+
+  /** The collection an index points into. */
+  collectionOf(name: string): string {
+    const spec = this.specs.get(name);
+    if (!spec) throw new StoreError(`no index named ${name}`);
+    return spec.collection;
+  }
+
+  query(name: string, q: IndexQuery): IndexRow[] {
+    const table = this.tables.get(name);
+    if (!table) throw new StoreError(`no index named ${name}`);
+    if (!Number.isInteger(q.limit) || q.limit < 1) throw new StoreError(`index ${name}: limit must be ≥ 1`);
+    return table.query(q);
+  }
+}
+
+class Table {
+  private readonly byId = new Map<string, IndexRow>();
+  private readonly byKey = new Map<string, IndexRow[]>();
+
+  set(id: string, row: IndexRow | null): void {
+    const old = this.byId.get(id);
+    // Most rewrites keep their entry (an actor stepping without a new deadline): nothing to move.
+    if (old && row && old.key === row.key && compare(old, row) === 0) return;
+    if (old) {
+      const rows = this.byKey.get(old.key) as IndexRow[];
+      const at = lowerBound(rows, (r) => compare(r, old) >= 0);
+      rows.splice(at, 1);
+      if (rows.length === 0) this.byKey.delete(old.key);
+      this.byId.delete(id);
+    }
+    if (!row) return;
+    let rows = this.byKey.get(row.key);
+    if (!rows) {
+      rows = [];
+      this.byKey.set(row.key, rows);
+    }
+    rows.splice(
+      lowerBound(rows, (r) => compare(r, row) > 0),
+      0,
+      row,
+    );
+    this.byId.set(id, row);
+  }
+
+  append(row: IndexRow): void {
+    let rows = this.byKey.get(row.key);
+    if (!rows) {
+      rows = [];
+      this.byKey.set(row.key, rows);
+    }
+    rows.push(row);
+    this.byId.set(row.id, row);
+  }
+
+  sortAll(): void {
+    for (const rows of this.byKey.values()) rows.sort(compare);
+  }
+
+  query(q: IndexQuery): IndexRow[] {
+    const rows = q.key !== undefined ? (this.byKey.get(q.key) ?? []) : this.allRows();
+    const min = q.min ?? Number.NEGATIVE_INFINITY;
+    const max = q.max ?? Number.POSITIVE_INFINITY;
+    const first = (r: IndexRow) => r.sort[0] ?? 0;
+    const out: IndexRow[] = [];
+    if (!q.descending) {
+      let i = lowerBound(rows, (r) => first(r) >= min);
+      if (q.after) {
+        const after = q.after;
+        i = Math.max(
+          i,
+          lowerBound(rows, (r) => compare(r, after) > 0),
+        );
+      }
+      for (; i < rows.length && out.length < q.limit; i++) {
+        const r = rows[i] as IndexRow;
+        if (first(r) > max) break;
+        out.push(r);
+      }
+    } else {
+      let i = lowerBound(rows, (r) => first(r) > max) - 1;
+      if (q.after) {
+        const after = q.after;
+        i = Math.min(i, lowerBound(rows, (r) => compare(r, after) >= 0) - 1);
+      }
+      for (; i >= 0 && out.length < q.limit; i--) {
+        const r = rows[i] as IndexRow;
+        if (first(r) < min) break;
+        out.push(r);
+      }
+    }
+    return out;
+  }
+
+  /** Every entry, in (sort, id) order: one key's array as it is, several merged. */
+  private allRows(): IndexRow[] {
+    if (this.byKey.size === 1) return this.byKey.values().next().value as IndexRow[];
+    return [...this.byKey.values()].flat().sort(compare);
+  }
+}
+
+/** Orders entries by their sort values, then by id. */
+function compare(
+  a: { sort: readonly number[]; id: string },
+  b: { sort: readonly number[]; id: string },
+): number {
+  const n = Math.max(a.sort.length, b.sort.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a.sort[i] ?? 0) - (b.sort[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The first position where `pred` holds (`pred` false then true along the array). */
+function lowerBound<T>(arr: readonly T[], pred: (t: T) => boolean): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(arr[mid] as T)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
