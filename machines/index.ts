@@ -1,9 +1,10 @@
 import type { AnyStateMachine } from 'xstate';
 import { ADMIN_ALERTS_VERSION, adminAlertsMachine } from './admin-alerts';
-import { GATE_CALL_VERSION, gateCallMachine } from './gate-call';
+import { GATE_CALL_MIGRATIONS, GATE_CALL_VERSION, gateCallMachine } from './gate-call';
 import { IVR_CALL_VERSION, ivrCallMachine } from './ivr-call';
-import { TELEGRAM_CHAT_VERSION, telegramChatMachine } from './telegram-chat';
-import { WHATSAPP_MENU_VERSION, whatsappMenuMachine } from './whatsapp-menu';
+import type { Migrations } from './migrations';
+import { TELEGRAM_CHAT_MIGRATIONS, TELEGRAM_CHAT_VERSION, telegramChatMachine } from './telegram-chat';
+import { WHATSAPP_MENU_MIGRATIONS, WHATSAPP_MENU_VERSION, whatsappMenuMachine } from './whatsapp-menu';
 
 /** A machine as the rest of the system knows it: the engine, the inspector and the diagram export. */
 export interface MachineEntry {
@@ -13,6 +14,8 @@ export interface MachineEntry {
   keyPrefix: string;
   description: string;
   logic: AnyStateMachine;
+  /** How stored snapshots of earlier versions become this one: version → migration to the next. */
+  migrations?: Migrations;
 }
 
 /** Every machine, by name. */
@@ -23,6 +26,7 @@ export const MACHINES = {
     keyPrefix: 'wa:',
     description: 'WhatsApp shift attendance: one actor per employee',
     logic: whatsappMenuMachine,
+    migrations: WHATSAPP_MENU_MIGRATIONS,
   },
   'telegram-chat': {
     name: 'telegram-chat',
@@ -30,6 +34,7 @@ export const MACHINES = {
     keyPrefix: 'tg:',
     description: 'Gate bot conversation: one actor per Telegram user',
     logic: telegramChatMachine,
+    migrations: TELEGRAM_CHAT_MIGRATIONS,
   },
   'gate-call': {
     name: 'gate-call',
@@ -37,6 +42,7 @@ export const MACHINES = {
     keyPrefix: 'call:',
     description: 'One gate opening by a Zadarma callback',
     logic: gateCallMachine,
+    migrations: GATE_CALL_MIGRATIONS,
   },
   'ivr-call': {
     name: 'ivr-call',

@@ -6,7 +6,7 @@ import {
 } from '../../machines/gate-call';
 import type { GateOutcome } from '../../machines/gate-outcome';
 import { MACHINES } from '../../machines/index';
-import { callWrite, claimGate, releaseGate } from '../../storage/calls';
+import { callResetWrite, callWrite, claimGate, releaseGate } from '../../storage/calls';
 import { alertActive, alertEffect } from '../alerts/binding';
 import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
 import type { Binding, Plan } from '../engine/types';
@@ -29,13 +29,21 @@ export function gateCallBinding(deps: { org: Org }): Binding {
   return {
     ...MACHINES['gate-call'],
     partition: (key) => `gate:${gateOfKey(key)}`,
+    // A stored call that cannot be resumed (no migration from its version) restarts as `new`, which no
+    // event but REQUEST moves: its gate is freed and, when it was under way, its chat is told that how
+    // it ended is unknown (the words of a timeout) and its record says so.
+    onReset(stored, { key, now }) {
+      const gate = gateOfKey(key);
+      const plan: Plan = { effects: [], writes: [releaseGate(gate, key)] };
+      if ((stored.snapshot as { status?: unknown }).status !== 'active') return plan;
+      const chatId = (stored.snapshot.context as Partial<GateCallContext> | undefined)?.chatId;
+      if (typeof chatId === 'number') plan.effects.push(telegramMessage(chatId, uk.timeout(deps.org, gate)));
+      plan.writes.push(callResetWrite(key.slice('call:'.length), now));
+      return plan;
+    },
     interpret(actions, { key, now, event, after, store }) {
       const plan: Plan = { effects: [], writes: [] };
-      const message = (chatId: number, text: string) =>
-        plan.effects.push({
-          channel: TELEGRAM_CHANNEL,
-          payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
-        });
+      const message = (chatId: number, text: string) => plan.effects.push(telegramMessage(chatId, text));
       for (const a of actions) {
         const p = a.params as Record<string, string>;
         if (a.type === 'requestCallback') {
@@ -77,16 +85,25 @@ export function gateCallBinding(deps: { org: Org }): Binding {
           );
         }
       }
-      plan.writes.push(
-        callWrite(
-          key.slice('call:'.length),
-          callStatusOf(after.state),
-          after.context as unknown as GateCallContext,
-          now,
-        ),
-      );
+      // A call still `new` was never asked for (a restarted one, see onReset): it has no record.
+      if (after.state !== 'new')
+        plan.writes.push(
+          callWrite(
+            key.slice('call:'.length),
+            callStatusOf(after.state),
+            after.context as unknown as GateCallContext,
+            now,
+          ),
+        );
       return plan;
     },
+  };
+}
+
+function telegramMessage(chatId: number, text: string): Plan['effects'][number] {
+  return {
+    channel: TELEGRAM_CHANNEL,
+    payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
   };
 }
 
