@@ -30,7 +30,10 @@ export const isNewerSnapshot = (e: unknown): e is NewerSnapshotError => e instan
  * a string says why it cannot be (a version with no migration). The stored record is not touched: the
  * migrations get a copy.
  */
-export function migrate(binding: Binding, stored: ActorRecord): PersistedActor | string {
+export function migrate(
+  binding: Pick<Binding, 'version' | 'migrations'>,
+  stored: ActorRecord,
+): PersistedActor | string {
   if (!Number.isInteger(stored.version) || stored.version < 1)
     return `no migration from version ${String(stored.version)}`;
   let actor: PersistedActor = structuredClone({
