@@ -50,6 +50,7 @@ async function rig() {
   const store = new LowdbStore(tmpDataDir(), 4, { fsync: false });
   await store.open();
   const logs: Logged[] = [];
+  const faults = { interpret: 0 };
   const log = {
     info: (msg: string, fields?: Record<string, unknown>) => void logs.push({ level: 'info', msg, fields }),
     warn: (msg: string, fields?: Record<string, unknown>) => void logs.push({ level: 'warn', msg, fields }),
@@ -72,12 +73,18 @@ async function rig() {
       effects: [{ channel: 'note', payload: { restarted: stored.version } }],
       writes: [put('notes', key, { restartedAt: now, was: stored.state })],
     }),
-    interpret: (actions) => ({
-      effects: actions
-        .filter((a) => a.type === 'said')
-        .map((a) => ({ channel: 'note', payload: a.params as Record<string, unknown> })),
-      writes: [],
-    }),
+    interpret: (actions) => {
+      if (faults.interpret > 0) {
+        faults.interpret--;
+        throw new Error('the step cannot be recorded now');
+      }
+      return {
+        effects: actions
+          .filter((a) => a.type === 'said')
+          .map((a) => ({ channel: 'note', payload: a.params as Record<string, unknown> })),
+        writes: [],
+      };
+    },
   };
   let now = T0;
   const engine = new Engine({ store, bindings: [binding], log, clock: () => now });
@@ -109,7 +116,7 @@ async function rig() {
     now += ms;
     return now;
   };
-  return { store, engine, binding, log, logs, actor, seed, send, outbox, tick, now: () => now };
+  return { store, engine, binding, log, logs, faults, actor, seed, send, outbox, tick, now: () => now };
 }
 
 test('an older stored actor is migrated step by step, resumed where it was and committed at the current version', async () => {
@@ -296,6 +303,39 @@ test('outbox: an effect carried out whose result a newer actor refuses is not ca
     r.logs.filter((l) => l.level === 'error'),
     [],
   );
+});
+
+test('outbox: an effect carried out whose result fails to be recorded is recorded on a later try, not carried out again', async () => {
+  const r = await rig();
+  await r.seed({
+    version: 3,
+    snapshot: { status: 'active', value: { busy: 'one' }, context: { n: 1, deadline: null } },
+  });
+  await r.store.commit(KEY, [
+    put('outbox', 'e3', {
+      id: 'e3',
+      key: KEY,
+      channel: 'call',
+      payload: {},
+      createdAt: T0,
+      attempts: 0,
+      nextAt: 0,
+    }),
+  ]);
+  let runs = 0;
+  const call: EffectRunner = async () => {
+    runs++;
+    return { ok: true, event: { type: 'PING', now: T0 } };
+  };
+  r.faults.interpret = 2;
+  const outbox = new Outbox(r.engine, { call }, r.log, fast, Date.now);
+  outbox.start();
+  await eventually(() => r.store.get('outbox', 'e3') === undefined, 3000, 'the result recorded');
+  await outbox.drain();
+  assert.is(r.faults.interpret, 0, 'two failed tries to record it');
+  assert.is(runs, 1, 'carried out once (a second Zadarma callback would ring the relay twice)');
+  assert.is(r.actor().lastEvent, 'PING');
+  assert.is(r.logs.filter((l) => l.msg === 'outbox: cannot record the outcome of an effect').length, 2);
 });
 
 test.run();

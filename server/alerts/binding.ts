@@ -44,7 +44,7 @@ export function alertEffect(p: AlertPayload): { channel: string; payload: Record
 export function alertActive(store: Store, cause: string): boolean {
   const a = store.get<ActorRecord>('actors', ADMIN_ALERTS_KEY);
   const context = (a?.snapshot as { context?: AdminAlertsContext } | undefined)?.context;
-  return context?.causes[cause]?.active === true;
+  return context?.causes?.[cause]?.active === true;
 }
 
 /**

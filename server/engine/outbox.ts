@@ -29,8 +29,9 @@ export class Outbox {
   /** Aborts sends still under way when a drain has waited long enough. */
   private readonly abort = new AbortController();
   /**
-   * Outcomes of effects carried out whose result an actor stored by a newer instance refused: the next
-   * try records the result again instead of carrying the effect out a second time.
+   * Outcomes of effects carried out whose result could not be recorded (the store refused the write, or
+   * an actor a newer instance stored refused the result's step): the next try records the result
+   * instead of carrying the effect out a second time.
    */
   private readonly unsettled = new Map<string, EffectOutcome>();
 
@@ -107,7 +108,7 @@ export class Outbox {
 
   private async runOne(effect: EffectRow): Promise<void> {
     const runner = this.runners[effect.channel];
-    // An effect carried out already (its result was refused) only has its result left to record.
+    // An effect this process carried out already, whose result could not be recorded: only that is left.
     let outcome = this.unsettled.get(effect.id);
     if (outcome) this.unsettled.delete(effect.id);
     else if (!runner)
@@ -121,8 +122,10 @@ export class Outbox {
         outcome = { ok: false, permanent: false, error: `runner crashed: ${(e as Error).message}` };
       }
     }
+    let settling = false;
     try {
       if (outcome.ok) {
+        settling = true;
         await this.engine.settle(effect, outcome, false);
         this.shift(effect);
         return;
@@ -144,6 +147,7 @@ export class Outbox {
           attempts,
           error: outcome.error,
         });
+        settling = true;
         await this.engine.settle(effect, outcome, true);
         this.shift(effect);
         return;
@@ -166,10 +170,10 @@ export class Outbox {
       const q = this.queues.get(effect.key);
       if (q && q[0] === effect) q[0] = updated;
     } catch (e) {
-      if (isNewerSnapshot(e)) {
-        this.unsettled.set(effect.id, outcome);
-        return this.later(effect);
-      }
+      // Its result is recorded on the next try, and the effect is not carried out again (a second
+      // Zadarma callback would ring the relay twice).
+      if (settling) this.unsettled.set(effect.id, outcome);
+      if (isNewerSnapshot(e)) return this.later(effect);
       // The store refused the write: keep the effect queued and try again later; nothing is lost,
       // because the store still holds the effect as pending.
       this.log.error('outbox: cannot record the outcome of an effect', {
