@@ -56,6 +56,11 @@ const newerWa: ActorRecord = {
   // Its deadline passed: the sweeper wants to time it out.
   deadline: v1.capturedAt - 60_000,
 };
+const newerEmployee = {
+  ...Object.values(fixture('whatsapp-menu', 'choosingShift').docs)[0],
+  waId: '79990000099',
+};
+const employee = fixture('whatsapp-menu', 'menu');
 const newerTg: ActorRecord = {
   ...fixture('telegram-chat', 'guest').record,
   key: 'tg:5550077',
@@ -111,14 +116,22 @@ test.before(async (ctx) => {
     member,
     { record: { ...unknownVersion.record, version: 0 }, docs: unknownVersion.docs },
     { record: { ...unresolvable.record, version: 2 }, docs: unresolvable.docs },
-    { record: newerWa },
+    { record: newerWa, docs: { 'employees/79990000099': newerEmployee } },
+    employee,
     { record: newerTg },
     { record: newerAlerts, docs: { [`outbox/${alertRow.id}`]: alertRow } },
   ]);
   ctx.clock = new TestClock();
   ctx.clock.offset = v1.capturedAt - Date.now();
   ctx.svc = await startTestService(
-    { ...v1.env, D360_BASE_URL: ctx.d360.url, TELEGRAM_API_ROOT: ctx.tg.url, ZADARMA_BASE_URL: ctx.zd.url },
+    {
+      ...v1.env,
+      // The capture was at 08:09 in Moscow: the daily reminder is due at start.
+      REMINDER_TIME: '08:00',
+      D360_BASE_URL: ctx.d360.url,
+      TELEGRAM_API_ROOT: ctx.tg.url,
+      ZADARMA_BASE_URL: ctx.zd.url,
+    },
     { clock: ctx.clock.now, dataDir },
   );
   ctx.updateId = v1.telegram.lastUpdateId;
@@ -225,7 +238,11 @@ test('WhatsApp: a message to an actor a newer version stored gets 503; the recor
   }
   await sleep(200);
   assert.is(JSON.stringify(stored(ctx, newerWa.key)), before);
-  assert.is(ctx.d360.sent().length, 0, 'no reply: nothing was processed');
+  assert.is(
+    ctx.d360.sent().filter((m) => m.to === '79990000099').length,
+    0,
+    'no reply: nothing was processed',
+  );
   const lines = newerLines(ctx).filter((l) => l.includes('whatsapp-menu'));
   assert.is(lines.length, 1, 'the refusal is logged once');
   assert.match(lines[0] as string, `stored=${NEWER}`);
@@ -261,6 +278,18 @@ test('Zadarma: the end of a call a newer version stored gets 503; the call and i
   assert.is((await ctx.post(leg.end({ disposition: 'cancel', duration: 4 }))).status, 503);
   assert.equal(stored(ctx, call.key), call);
   assert.is(gateHeldBy(ctx, 'vorota'), call.key);
+});
+
+test('the daily reminder passes over the employee whose dialog a newer version stored, and reminds the others', async (ctx) => {
+  const run = await eventually(
+    () => ctx.svc.store.get<Record<string, unknown>>('jobs', 'reminders'),
+    5000,
+    "today's reminder run",
+  );
+  assert.is(run.newer, 1);
+  assert.is(run.session, 1);
+  const reminded = ctx.d360.sent().filter((m) => m.to === employee.key.slice(3));
+  assert.match(JSON.stringify(reminded.at(-1)), 'Напоминание: отметьте смену за сегодня');
 });
 
 test('the sweeper and the outbox wait for the newer actors: no dead letter, no error, no write', async (ctx) => {
