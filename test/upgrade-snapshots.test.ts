@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { commandUpdate, type Update } from '../fixtures/telegram';
 import { incomingCall, outgoingCall } from '../fixtures/zadarma';
 import type { ActorRecord } from '../server/engine/types';
+import { type ActorDetail, listActors } from '../server/inspect/actors';
 import { uk } from '../server/texts/uk';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { type FakeTelegram, startFakeTelegram } from './fakes/telegram';
@@ -108,6 +109,17 @@ test('the service starts on the old store and resumes every actor as it was', (c
   assert.is(gateHeldBy(ctx, 'hvirtka'), initiatedCall.key);
   for (const f of v1.fixtures)
     assert.equal(actor(ctx, f.key), f.record, `${f.file}: untouched until its next event`);
+});
+
+test("the inspector shows an actor not yet migrated in today's states", (ctx) => {
+  const [call] = listActors(ctx.svc.store, { key: pendingCall.key }).actors as ActorDetail[];
+  assert.is(call?.state, 'live.pending');
+  assert.equal(
+    call?.history.map((h) => `${h.from}→${h.to}`),
+    ['new→live.initiated', 'live.initiated→live.pending'],
+  );
+  assert.match(String(call?.diagram), 'class live__pending current', 'highlighted on the diagram');
+  assert.equal(actor(ctx, pendingCall.key), pendingCall.record, 'only shown so: the store is untouched');
 });
 
 test('the call pending at Zadarma: its NOTIFY_END tells the user "відчинено" and frees the gate', async (ctx) => {
