@@ -43,7 +43,13 @@ export function gateCallBinding(deps: { org: Org }): Binding {
     },
     interpret(actions, { key, now, event, after, store }) {
       const plan: Plan = { effects: [], writes: [] };
-      const message = (chatId: number, text: string) => plan.effects.push(telegramMessage(chatId, text));
+      // Still `new`: a restarted call (onReset) that no REQUEST reached. It acts on nothing, has no record.
+      if (after.state === 'new') return plan;
+      const message = (chatId: number, text: string) =>
+        plan.effects.push({
+          channel: TELEGRAM_CHANNEL,
+          payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
+        });
       for (const a of actions) {
         const p = a.params as Record<string, string>;
         if (a.type === 'requestCallback') {
@@ -85,16 +91,14 @@ export function gateCallBinding(deps: { org: Org }): Binding {
           );
         }
       }
-      // A call still `new` was never asked for (a restarted one, see onReset): it has no record.
-      if (after.state !== 'new')
-        plan.writes.push(
-          callWrite(
-            key.slice('call:'.length),
-            callStatusOf(after.state),
-            after.context as unknown as GateCallContext,
-            now,
-          ),
-        );
+      plan.writes.push(
+        callWrite(
+          key.slice('call:'.length),
+          callStatusOf(after.state),
+          after.context as unknown as GateCallContext,
+          now,
+        ),
+      );
       return plan;
     },
   };
