@@ -201,6 +201,16 @@ test('a version with no path is refused with the reason (the engine resets such 
   );
 });
 
+test('a migration that fails on a stored actor is a version with no path too', () => {
+  const broken: Migration = () => {
+    throw new Error('no such field');
+  };
+  assert.is(
+    migrate({ version: 3, migrations: { 1: trail('1→2'), 2: broken } }, record(1, 'one', 'one')),
+    'the migration from version 2 failed: no such field',
+  );
+});
+
 test('moveStates moves nested values and labels alike, and leaves what it does not name', () => {
   const move = moveStates({ a: 'p.q.a', 'p.b': 'b', constructor: 'x' });
   const moved = (value: unknown, state: string) =>

@@ -27,8 +27,8 @@ export const isNewerSnapshot = (e: unknown): e is NewerSnapshotError => e instan
 
 /**
  * The stored actor carried forward to the binding's version by its migrations, one version at a time;
- * a string says why it cannot be (a version with no migration). The stored record is not touched: the
- * migrations get a copy.
+ * a string says why it cannot be (a version with no migration, or a migration that failed on it). The
+ * stored record is not touched: the migrations get a copy.
  */
 export function migrate(
   binding: Pick<Binding, 'version' | 'migrations'>,
@@ -44,7 +44,11 @@ export function migrate(
   for (let v = stored.version; v < binding.version; v++) {
     const step = binding.migrations?.[v];
     if (!step) return `no migration from version ${v}`;
-    actor = step(actor);
+    try {
+      actor = step(actor);
+    } catch (e) {
+      return `the migration from version ${v} failed: ${(e as Error).message}`;
+    }
   }
   return actor;
 }
