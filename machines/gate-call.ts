@@ -1,6 +1,7 @@
 import { assign, setup } from 'xstate';
 import { type ActionMap, effect } from './effects';
 import { decideOutcome, type GateOutcome } from './gate-outcome';
+import { type Migrations, moveStates } from './migrations';
 
 /**
  * One gate opening (actor key `call:<gate>:<id>`): new → live (initiated → pending) → opened | busy |
@@ -11,7 +12,13 @@ import { decideOutcome, type GateOutcome } from './gate-outcome';
  * here as CALL_START / CALL_END. The deadline in the context becomes a TIMEOUT from the sweeper, also
  * after a restart. `notify` messages go to the Telegram chat that asked (none for the voice menu).
  */
-export const GATE_CALL_VERSION = 1;
+export const GATE_CALL_VERSION = 2;
+
+/** Stored calls of earlier versions, carried forward to this one (machines/migrations.ts). */
+export const GATE_CALL_MIGRATIONS: Migrations = {
+  // v2 put a call under way into the `live` parent.
+  1: moveStates({ initiated: 'live.initiated', pending: 'live.pending' }),
+};
 
 export type CallSource = 'telegram' | 'ivr';
 export type FailReason = 'api' | 'timeout' | 'disposition';

@@ -1,9 +1,20 @@
 import type { AnyStateMachine } from 'xstate';
 import { ADMIN_ALERTS_VERSION, adminAlertsEffects, adminAlertsMachine } from './admin-alerts';
-import { GATE_CALL_VERSION, gateCallEffects, gateCallMachine } from './gate-call';
+import { GATE_CALL_MIGRATIONS, GATE_CALL_VERSION, gateCallEffects, gateCallMachine } from './gate-call';
 import { IVR_CALL_VERSION, ivrCallEffects, ivrCallMachine } from './ivr-call';
-import { TELEGRAM_CHAT_VERSION, telegramChatEffects, telegramChatMachine } from './telegram-chat';
-import { WHATSAPP_MENU_VERSION, whatsappMenuEffects, whatsappMenuMachine } from './whatsapp-menu';
+import type { Migrations } from './migrations';
+import {
+  TELEGRAM_CHAT_MIGRATIONS,
+  TELEGRAM_CHAT_VERSION,
+  telegramChatEffects,
+  telegramChatMachine,
+} from './telegram-chat';
+import {
+  WHATSAPP_MENU_MIGRATIONS,
+  WHATSAPP_MENU_VERSION,
+  whatsappMenuEffects,
+  whatsappMenuMachine,
+} from './whatsapp-menu';
 
 /** A machine as the rest of the system knows it: the engine, the inspector and the diagram export. */
 export interface MachineEntry {
@@ -15,6 +26,8 @@ export interface MachineEntry {
   logic: AnyStateMachine;
   /** The actions it asks the server to carry out (`machines/effects.ts`); its binding has one handler each. */
   effects: Readonly<Record<string, (args: never, params: never) => void>>;
+  /** How stored snapshots of earlier versions become this one: version → migration to the next. */
+  migrations?: Migrations;
 }
 
 /** Every machine, by name. */
@@ -26,6 +39,7 @@ export const MACHINES = {
     description: 'WhatsApp shift attendance: one actor per employee',
     logic: whatsappMenuMachine,
     effects: whatsappMenuEffects,
+    migrations: WHATSAPP_MENU_MIGRATIONS,
   },
   'telegram-chat': {
     name: 'telegram-chat',
@@ -34,6 +48,7 @@ export const MACHINES = {
     description: 'Gate bot conversation: one actor per Telegram user',
     logic: telegramChatMachine,
     effects: telegramChatEffects,
+    migrations: TELEGRAM_CHAT_MIGRATIONS,
   },
   'gate-call': {
     name: 'gate-call',
@@ -42,6 +57,7 @@ export const MACHINES = {
     description: 'One gate opening by a Zadarma callback',
     logic: gateCallMachine,
     effects: gateCallEffects,
+    migrations: GATE_CALL_MIGRATIONS,
   },
   'ivr-call': {
     name: 'ivr-call',

@@ -1,6 +1,7 @@
 import { assign, raise, setup } from 'xstate';
 import { type ActionMap, effect } from './effects';
 import type { CallStatus } from './gate-call';
+import { type Migrations, moveStates } from './migrations';
 
 /**
  * The gate bot's conversation with one Telegram user (actor key `tg:<user_id>`): `guest` until the
@@ -11,7 +12,13 @@ import type { CallStatus } from './gate-call';
  * update gets exactly one `reply`; a gate command that passes every check also emits `openGate` (a
  * gate-call actor then takes over).
  */
-export const TELEGRAM_CHAT_VERSION = 1;
+export const TELEGRAM_CHAT_VERSION = 2;
+
+/** Stored chats of earlier versions, carried forward to this one (machines/migrations.ts). */
+export const TELEGRAM_CHAT_MIGRATIONS: Migrations = {
+  // v2 decides guest / member from each update: the context's copy of `allowed` went.
+  1: moveStates({}, ({ allowed: _allowed, ...context }) => context),
+};
 
 export type GateName = 'hvirtka' | 'vorota';
 export type InfoTopic = 'call' | 'map' | 'scheme';

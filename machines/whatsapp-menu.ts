@@ -1,5 +1,6 @@
 import { assign, setup } from 'xstate';
 import { type ActionMap, effect } from './effects';
+import { type Migrations, moveStates } from './migrations';
 import { datesInRange, type IsoDate, type PeriodError, parsePeriod } from './period';
 
 /**
@@ -12,7 +13,17 @@ import { datesInRange, type IsoDate, type PeriodError, parsePeriod } from './per
  * the 24-hour window) and `setReminders` ("стоп" / "старт"). The server renders a reply's view into a
  * 360dialog message with the Russian texts.
  */
-export const WHATSAPP_MENU_VERSION = 1;
+export const WHATSAPP_MENU_VERSION = 2;
+
+/** Stored dialogs of earlier versions, carried forward to this one (machines/migrations.ts). */
+export const WHATSAPP_MENU_MIGRATIONS: Migrations = {
+  // v2 put the dialog's steps into the `active` parent.
+  1: moveStates({
+    menu: 'active.menu',
+    askingPeriod: 'active.askingPeriod',
+    choosingShift: 'active.choosingShift',
+  }),
+};
 /** An idle dialog starts fresh on the next message after this long. */
 export const DIALOG_TTL_MS = 30 * 60 * 1000;
 

@@ -57,6 +57,23 @@ export function callWrite(id: string, status: CallStatus, c: GateCallContext, no
   return { collection: CALLS, id, update: () => doc };
 }
 
+/**
+ * The record of a call whose actor had to start afresh (its stored snapshot could not be resumed): a
+ * call still under way ends `failed` with reason `reset`, as nobody can tell any more how it ended.
+ */
+export function callResetWrite(id: string, now: number): DocWrite {
+  return {
+    collection: CALLS,
+    id,
+    update: (prev) => {
+      const call = prev as CallDoc | undefined;
+      if (!call) return null;
+      if (call.status !== 'initiated' && call.status !== 'pending') return call;
+      return { ...call, status: 'failed', reason: 'reset', endedAt: now, updatedAt: now };
+    },
+  };
+}
+
 export function claimGate(gate: string, callKey: string, now: number): DocWrite {
   return { collection: GATES, id: gate, update: () => ({ gate, pendingCall: callKey, since: now }) };
 }

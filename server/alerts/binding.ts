@@ -47,7 +47,7 @@ export function alertActive(store: Store, cause: string): boolean {
   const a = store.get<ActorRecord>('actors', ADMIN_ALERTS_KEY);
   // The stored snapshot of the alerts actor, as its machine persisted it.
   const context = (a?.snapshot as { context?: AdminAlertsContext } | undefined)?.context;
-  return context?.causes[cause]?.active === true;
+  return context?.causes?.[cause]?.active === true;
 }
 
 /**

@@ -4,6 +4,7 @@ import { type DocWrite, put, remove, type Store } from '../../storage/store';
 import type { Logger } from '../lib/log';
 import { KeyedLock } from './keyed-lock';
 import { initialTransition, transition } from './machine-step';
+import { migrate, NewerSnapshotError } from './snapshot-version';
 import type {
   ActorRecord,
   Binding,
@@ -11,6 +12,7 @@ import type {
   EffectRow,
   EmittedAction,
   MachineEvent,
+  PersistedActor,
   Plan,
 } from './types';
 
@@ -74,6 +76,8 @@ export class Engine {
    * is another object, and the record is resolved again.
    */
   private readonly snapshots = new Map<string, { record: ActorRecord; snapshot: AnyMachineSnapshot }>();
+  /** `key@version` of the newer stored actors refused so far: each is logged once. */
+  private readonly refused = new Set<string>();
   private readonly clock: () => number;
 
   constructor(private readonly deps: EngineDeps) {
@@ -180,6 +184,8 @@ export class Engine {
   async pruneFinished(before: number): Promise<number> {
     const gone: Array<{ key: string; write: DocWrite }> = [];
     for (const a of this.store.all<ActorRecord>('actors')) {
+      // A newer instance's actor is its own business, finished or not.
+      if (a.version > (this.bindings.get(a.machine)?.version ?? Number.POSITIVE_INFINITY)) continue;
       if (a.updatedAt < before && (a.snapshot as { status?: string }).status === 'done')
         gone.push({ key: a.key, write: remove('actors', a.key) });
     }
@@ -248,7 +254,8 @@ export class Engine {
     const now = this.clock();
     const stored = this.store.get<ActorRecord>('actors', req.key);
     if (req.timeoutOf !== undefined && stored?.deadline !== req.timeoutOf) return { duplicate: true };
-    let { snapshot, actions } = this.restore(binding, req.key, stored);
+    const restored = this.restore(binding, req.key, stored, now);
+    let { snapshot, actions } = restored;
     const fromState = stateLabel(snapshot);
     const history: ActorRecord['history'] = [];
 
@@ -281,7 +288,8 @@ export class Engine {
       event,
       after: { state: to, done: next.status === 'done', context: next.context as Record<string, unknown> },
     });
-    const effects = this.effectRows(req.key, plan.effects, now);
+    const reset = restored.reset ?? { effects: [], writes: [] };
+    const effects = this.effectRows(req.key, [...reset.effects, ...plan.effects], now);
     const nextContext = next.context as { deadline?: unknown } | undefined;
     const deadline = typeof nextContext?.deadline === 'number' ? nextContext.deadline : null;
     const record: ActorRecord = {
@@ -293,10 +301,11 @@ export class Engine {
       state: to,
       lastEvent: event.type,
       updatedAt: now,
-      history: appendBounded(stored?.history, history, HISTORY_LIMIT),
+      history: appendBounded(restored.history, history, HISTORY_LIMIT),
     };
     const writes: DocWrite[] = [
       ...(req.writes?.(now) ?? []),
+      ...reset.writes,
       ...plan.writes,
       ...extra,
       put('actors', req.key, record),
@@ -329,43 +338,102 @@ export class Engine {
     this.snapshots.set(key, { record, snapshot: next });
   }
 
-  /** The stored snapshot, or a fresh one when there is none or it cannot be resumed. */
+  /**
+   * The stored snapshot (carried forward by the machine's migrations when it is of an earlier
+   * version), or a fresh one when there is none or it cannot be resumed; then `reset` is what the
+   * binding wants done about the actor dropped. A snapshot of a newer version is never touched: the
+   * event is refused (NewerSnapshotError) and comes again later.
+   */
   private restore(
     binding: Binding,
     key: string,
     stored: ActorRecord | undefined,
-  ): { snapshot: AnyMachineSnapshot; actions: EmittedAction[] } {
+    now: number,
+  ): {
+    snapshot: AnyMachineSnapshot;
+    actions: EmittedAction[];
+    history: ActorRecord['history'];
+    reset?: Plan;
+  } {
     const cached = this.snapshots.get(key);
     if (cached) {
       if (cached.record === stored && stored.machine === binding.name && stored.version === binding.version)
-        return { snapshot: cached.snapshot, actions: [] };
+        return { snapshot: cached.snapshot, actions: [], history: stored.history };
       this.snapshots.delete(key);
     }
-    if (stored && stored.machine === binding.name && stored.version === binding.version) {
-      try {
-        const persisted = stored.snapshot as { value: unknown; context: unknown; historyValue?: unknown };
-        const snapshot = binding.logic.resolveState({
-          value: persisted.value,
-          context: persisted.context,
-          historyValue: persisted.historyValue,
-        } as never);
-        return { snapshot, actions: [] };
-      } catch (e) {
-        this.deps.log.warn('stored snapshot cannot be resumed; starting the dialog afresh', {
+    if (stored && stored.machine === binding.name) {
+      if (stored.version > binding.version) throw this.refuse(binding, stored);
+      const persisted: PersistedActor | string =
+        stored.version === binding.version ? stored : migrate(binding, stored);
+      if (typeof persisted === 'string') {
+        this.deps.log.warn('stored snapshot is of another machine version; starting the dialog afresh', {
           key,
-          error: (e as Error).message,
+          stored: `${stored.machine}@${stored.version}`,
+          current: `${binding.name}@${binding.version}`,
+          why: persisted,
         });
+      } else {
+        try {
+          const snapshot = resolve(binding, persisted.snapshot);
+          if (persisted !== stored)
+            this.deps.log.info('stored snapshot migrated', {
+              key,
+              from: `${stored.machine}@${stored.version}`,
+              to: `${binding.name}@${binding.version}`,
+              state: persisted.state,
+            });
+          return { snapshot, actions: [], history: persisted.history };
+        } catch (e) {
+          this.deps.log.warn('stored snapshot cannot be resumed; starting the dialog afresh', {
+            key,
+            version: stored.version,
+            error: (e as Error).message,
+          });
+        }
       }
     } else if (stored) {
-      this.deps.log.warn('stored snapshot is of another machine version; starting the dialog afresh', {
+      this.deps.log.warn('stored snapshot is of another machine; starting the dialog afresh', {
         key,
         stored: `${stored.machine}@${stored.version}`,
         current: `${binding.name}@${binding.version}`,
       });
     }
     const [snapshot, actions] = initialTransition(binding.logic, binding.input?.(key, stored !== undefined));
-    return { snapshot, actions: emitted(actions) };
+    return {
+      snapshot,
+      actions: emitted(actions),
+      history: stored?.history ?? [],
+      ...(stored && binding.onReset ? { reset: binding.onReset(stored, { key, now }) } : {}),
+    };
   }
+
+  /** The refusal of an event for an actor a newer instance stored; logged once per actor and version. */
+  private refuse(binding: Binding, stored: ActorRecord): NewerSnapshotError {
+    const error = new NewerSnapshotError(stored.key, binding.name, stored.version, binding.version);
+    const seen = `${stored.key}@${stored.version}`;
+    if (!this.refused.has(seen)) {
+      this.refused.add(seen);
+      this.deps.log.warn(
+        'stored snapshot is of a newer machine version; event refused, to come again later',
+        {
+          key: stored.key,
+          machine: binding.name,
+          stored: stored.version,
+          current: binding.version,
+        },
+      );
+    }
+    return error;
+  }
+}
+
+/** A live snapshot from its persisted form (throws when the machine has no such state). */
+function resolve(binding: Binding, persisted: Record<string, unknown>): AnyMachineSnapshot {
+  return binding.logic.resolveState({
+    value: persisted.value,
+    context: persisted.context,
+    historyValue: persisted.historyValue,
+  } as never);
 }
 
 /**

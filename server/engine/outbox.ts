@@ -1,5 +1,6 @@
 import type { Logger } from '../lib/log';
 import type { Engine } from './engine';
+import { isNewerSnapshot } from './snapshot-version';
 import type { EffectOutcome, EffectRow, EffectRunner } from './types';
 
 export interface RetryPolicy {
@@ -27,6 +28,12 @@ export class Outbox {
   private stopped = false;
   /** Aborts sends still under way when a drain has waited long enough. */
   private readonly abort = new AbortController();
+  /**
+   * Outcomes of effects carried out whose result could not be recorded (the store refused the write, or
+   * an actor a newer instance stored refused the result's step): the next try records the result
+   * instead of carrying the effect out a second time.
+   */
+  private readonly unsettled = new Map<string, EffectOutcome>();
 
   constructor(
     private readonly engine: Engine,
@@ -101,17 +108,24 @@ export class Outbox {
 
   private async runOne(effect: EffectRow): Promise<void> {
     const runner = this.runners[effect.channel];
-    let outcome: EffectOutcome;
-    if (!runner) outcome = { ok: false, permanent: true, error: `no runner for channel ${effect.channel}` };
+    // An effect this process carried out already, whose result could not be recorded: only that is left.
+    let outcome = this.unsettled.get(effect.id);
+    if (outcome) this.unsettled.delete(effect.id);
+    else if (!runner)
+      outcome = { ok: false, permanent: true, error: `no runner for channel ${effect.channel}` };
     else {
       try {
         outcome = await runner(effect, this.abort.signal);
       } catch (e) {
+        // The runner's own step was refused (a newer instance's actor): not an attempt, nothing done.
+        if (isNewerSnapshot(e)) return this.later(effect);
         outcome = { ok: false, permanent: false, error: `runner crashed: ${(e as Error).message}` };
       }
     }
+    let settling = false;
     try {
       if (outcome.ok) {
+        settling = true;
         await this.engine.settle(effect, outcome, false);
         this.shift(effect);
         return;
@@ -133,6 +147,7 @@ export class Outbox {
           attempts,
           error: outcome.error,
         });
+        settling = true;
         await this.engine.settle(effect, outcome, true);
         this.shift(effect);
         return;
@@ -155,6 +170,10 @@ export class Outbox {
       const q = this.queues.get(effect.key);
       if (q && q[0] === effect) q[0] = updated;
     } catch (e) {
+      // Its result is recorded on the next try, and the effect is not carried out again (a second
+      // Zadarma callback would ring the relay twice).
+      if (settling) this.unsettled.set(effect.id, outcome);
+      if (isNewerSnapshot(e)) return this.later(effect);
       // The store refused the write: keep the effect queued and try again later; nothing is lost,
       // because the store still holds the effect as pending.
       this.log.error('outbox: cannot record the outcome of an effect', {
@@ -165,6 +184,24 @@ export class Outbox {
       if (q && q[0] === effect)
         q[0] = { ...effect, nextAt: this.clock() + this.backoff(effect.attempts + 1) };
     }
+  }
+
+  /**
+   * Tries an effect again after the longest backoff without counting an attempt: an actor stored by a
+   * newer instance refused its step (the engine logged why), and only a newer instance can take it.
+   */
+  private async later(effect: EffectRow): Promise<void> {
+    const updated: EffectRow = { ...effect, nextAt: this.clock() + this.retry.maxDelayMs };
+    try {
+      await this.engine.reschedule(updated);
+    } catch (e) {
+      this.log.error('outbox: cannot record the outcome of an effect', {
+        id: effect.id,
+        error: (e as Error).message,
+      });
+    }
+    const q = this.queues.get(effect.key);
+    if (q && q[0] === effect) q[0] = updated;
   }
 
   private shift(effect: EffectRow): void {

@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/log';
 import { DEDUPE_TTL_MS, type Engine } from './engine';
 import type { Job } from './jobs';
+import { isNewerSnapshot } from './snapshot-version';
 
 /** Finished actors (a gate call, a voice-menu call) are kept this long for the inspector, then dropped. */
 export const FINISHED_ACTOR_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -24,7 +25,9 @@ export class Sweeper implements Job {
     await Promise.all(
       this.engine.due(now).map(({ key, deadline }) =>
         this.engine.timeout(key, deadline).catch((e) => {
-          this.log.error('sweeper: timeout failed, will retry', { key, error: (e as Error).message });
+          // An actor a newer instance stored waits for it (the engine said so once); anything else is news.
+          if (!isNewerSnapshot(e))
+            this.log.error('sweeper: timeout failed, will retry', { key, error: (e as Error).message });
         }),
       ),
     );

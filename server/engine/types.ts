@@ -55,14 +55,28 @@ export interface Binding {
    * Actors that must change a shared record atomically share one (every call of a gate: `gate:<name>`).
    */
   partition?: (key: string) => string;
-  /** Bumped when a stored snapshot can no longer be resumed; older snapshots reset politely. */
+  /** Bumped when the stored snapshot changes shape; older ones are migrated (below) or reset politely. */
   version: number;
   logic: AnyStateMachine;
+  /** version → the pure migration of a stored actor from it to the next version (machines/migrations.ts). */
+  migrations?: Readonly<Record<number, (actor: PersistedActor) => PersistedActor>>;
   /** Input for a fresh actor (`reset` is true when an incompatible snapshot was dropped). */
   input?: (key: string, reset: boolean) => unknown;
+  /**
+   * A stored actor that cannot be resumed (no migration path, or a snapshot the machine cannot take)
+   * starts afresh; what that must undo or tell, committed with the step that restarts it.
+   */
+  onReset?: (stored: ActorRecord, ctx: { key: string; now: number }) => Plan;
   interpret(actions: EmittedAction[], ctx: StepContext): Plan;
   /** The action names `interpret` carries out (a binding made by `defineBinding`: one handler each). */
   handles?: readonly string[];
+}
+
+/** What a migration rewrites of a stored actor: its snapshot, state label and history labels. */
+export interface PersistedActor {
+  snapshot: Record<string, unknown>;
+  state: string;
+  history: ActorRecord['history'];
 }
 
 /** A runner's verdict on one effect. */

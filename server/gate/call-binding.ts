@@ -1,10 +1,10 @@
-import { callStatusOf, type NotifyParams } from '../../machines/gate-call';
+import { callStatusOf, type GateCallContext, type NotifyParams } from '../../machines/gate-call';
 import { MACHINES } from '../../machines/index';
-import { callWrite, claimGate, releaseGate } from '../../storage/calls';
+import { callResetWrite, callWrite, claimGate, releaseGate } from '../../storage/calls';
 import { alertEffect } from '../alerts/binding';
 import { TELEGRAM_CHANNEL } from '../channels/telegram/client';
 import { defineBinding } from '../engine/define-binding';
-import type { Binding } from '../engine/types';
+import type { Binding, Plan } from '../engine/types';
 import { type Org, uk } from '../texts/uk';
 
 export const GATE_CALL_MACHINE = MACHINES['gate-call'].name;
@@ -24,6 +24,18 @@ const relayCause = (gate: string) => `relayAnswered:${gate}`;
 export function gateCallBinding(deps: { org: Org }): Binding {
   return defineBinding(MACHINES['gate-call'], {
     partition: (key) => `gate:${gateOfKey(key)}`,
+    // A stored call that cannot be resumed (no migration from its version) restarts as `new`, which no
+    // event but REQUEST moves: its gate is freed and, when it was under way, its chat is told that how
+    // it ended is unknown (the words of a timeout) and its record says so.
+    onReset(stored, { key, now }) {
+      const gate = gateOfKey(key);
+      const plan: Plan = { effects: [], writes: [releaseGate(gate, key)] };
+      if ((stored.snapshot as { status?: unknown }).status !== 'active') return plan;
+      const chatId = (stored.snapshot.context as Partial<GateCallContext> | undefined)?.chatId;
+      if (typeof chatId === 'number') plan.effects.push(telegramMessage(chatId, uk.timeout(deps.org, gate)));
+      plan.writes.push(callResetWrite(key.slice('call:'.length), now));
+      return plan;
+    },
     actions: {
       requestCallback({ gate, to }, { now, event }, plan) {
         const askedAt = event.type === 'REQUEST' && event.askedAt !== undefined ? event.askedAt : now;
@@ -74,9 +86,18 @@ export function gateCallBinding(deps: { org: Org }): Binding {
       },
     },
     everyStep({ key, now, after }, plan) {
+      // Still `new`: a restarted call (onReset) that no REQUEST reached has no record to write.
+      if (after.state === 'new') return;
       plan.writes.push(callWrite(key.slice('call:'.length), callStatusOf(after.state), after.context, now));
     },
   });
+}
+
+function telegramMessage(chatId: number, text: string): Plan['effects'][number] {
+  return {
+    channel: TELEGRAM_CHANNEL,
+    payload: { call: { method: 'sendMessage', params: { chat_id: chatId, text } } },
+  };
 }
 
 function notifyText(org: Org, n: NotifyParams): string {

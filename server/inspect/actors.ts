@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MACHINES, type MachineName } from '../../machines/index';
 import type { Store } from '../../storage/store';
+import { migrate } from '../engine/snapshot-version';
 import type { ActorRecord } from '../engine/types';
 import { maskPhones } from '../lib/log';
 import { toMermaid } from './mermaid';
@@ -62,10 +63,21 @@ export function listActors(store: Store, q: ActorQuery): ActorList {
   const shown: ActorRecord[] = [];
   for (const a of records) {
     totals[a.machine] = (totals[a.machine] ?? 0) + 1;
-    if ((totals[a.machine] ?? 0) <= limit) shown.push(a);
+    if ((totals[a.machine] ?? 0) <= limit) shown.push(asNow(a));
   }
   if (shown.length === 1) return { actors: [detailOf(shown[0] as ActorRecord)], totals };
   return { actors: shown.map(summaryOf), totals };
+}
+
+/**
+ * An actor an earlier version stored, as its machine's migrations will carry it forward at its next
+ * event (its states named as on today's diagram); any other as stored.
+ */
+function asNow(a: ActorRecord): ActorRecord {
+  const entry = MACHINES[a.machine as MachineName];
+  if (!entry || !(a.version < entry.version)) return a;
+  const migrated = migrate(entry, a);
+  return typeof migrated === 'string' ? a : { ...a, ...migrated };
 }
 
 export function summaryOf(a: ActorRecord): ActorSummary {

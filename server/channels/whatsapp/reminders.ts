@@ -4,6 +4,7 @@ import { EMPLOYEES, type EmployeeDoc, getEmployee, windowOpen } from '../../../s
 import { put } from '../../../storage/store';
 import type { Engine } from '../../engine/engine';
 import type { Job } from '../../engine/jobs';
+import { isNewerSnapshot } from '../../engine/snapshot-version';
 import { dateIn, minutesIn } from '../../lib/clock';
 import type { Logger } from '../../lib/log';
 import { WHATSAPP_MACHINE, waKey } from './channel';
@@ -30,6 +31,8 @@ export interface ReminderRun {
   stopped: number;
   /** Reminded earlier today (a run cut short by a restart). */
   already: number;
+  /** Skipped: their dialog was stored by a newer version of the service (present only when any). */
+  newer?: number;
 }
 
 type Outcome = 'session' | 'template' | 'noTemplate' | 'recorded' | 'stopped';
@@ -63,6 +66,7 @@ export class ShiftReminders implements Job {
     if (store.get<ReminderRun>(JOBS, RUN_DOC)?.date === today) return;
 
     const counts = { session: 0, template: 0, noTemplate: 0, recorded: 0, stopped: 0, already: 0 };
+    let newer = 0;
     for (const employee of store.all<EmployeeDoc>(EMPLOYEES)) {
       if (employee.days[today]) {
         counts.recorded++;
@@ -74,32 +78,47 @@ export class ShiftReminders implements Job {
       }
       const waId = employee.waId;
       let outcome: Outcome = 'recorded';
-      const result = await engine.dispatch({
-        key: waKey(waId),
-        machine: WHATSAPP_MACHINE,
-        dedupeKey: `remind:${waId}:${today}`,
-        // Read again under the employee's lock: they may have recorded the day a moment ago.
-        event: ({ now: at }): WhatsAppMenuEvent => {
-          const e = getEmployee(store, waId);
-          const recorded = e?.days[today] !== undefined;
-          const stopped = e?.remindersStopped === true;
-          const open = windowOpen(e, at);
-          outcome = recorded
-            ? 'recorded'
-            : stopped
-              ? 'stopped'
-              : open
-                ? 'session'
-                : this.deps.hasTemplate
-                  ? 'template'
-                  : 'noTemplate';
-          return { type: 'REMIND', now: at, today, name: e?.name ?? '', windowOpen: open, recorded, stopped };
-        },
-      });
-      if (result.duplicate) counts.already++;
+      const result = await engine
+        .dispatch({
+          key: waKey(waId),
+          machine: WHATSAPP_MACHINE,
+          dedupeKey: `remind:${waId}:${today}`,
+          // Read again under the employee's lock: they may have recorded the day a moment ago.
+          event: ({ now: at }): WhatsAppMenuEvent => {
+            const e = getEmployee(store, waId);
+            const recorded = e?.days[today] !== undefined;
+            const stopped = e?.remindersStopped === true;
+            const open = windowOpen(e, at);
+            outcome = recorded
+              ? 'recorded'
+              : stopped
+                ? 'stopped'
+                : open
+                  ? 'session'
+                  : this.deps.hasTemplate
+                    ? 'template'
+                    : 'noTemplate';
+            return {
+              type: 'REMIND',
+              now: at,
+              today,
+              name: e?.name ?? '',
+              windowOpen: open,
+              recorded,
+              stopped,
+            };
+          },
+        })
+        // Theirs is a newer version's dialog (the engine said so): the others still get theirs.
+        .catch((e: unknown) => {
+          if (isNewerSnapshot(e)) return undefined;
+          throw e;
+        });
+      if (!result) newer++;
+      else if (result.duplicate) counts.already++;
       else counts[outcome]++;
     }
-    const run: ReminderRun = { date: today, finishedAt: now, ...counts };
+    const run: ReminderRun = { date: today, finishedAt: now, ...counts, ...(newer > 0 ? { newer } : {}) };
     await engine.record({ key: REMINDER_RUN_KEY, writes: () => [put(JOBS, RUN_DOC, run)] });
     log.info('whatsapp: shift reminders done for today', run);
     if (counts.noTemplate > 0)
