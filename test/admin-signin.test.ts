@@ -6,7 +6,14 @@ import { inspectorOpen } from '../server/inspect/open-mode';
 import { isLoopbackHost } from '../server/lib/loopback';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { BLANK_ENV } from './helpers/env';
-import { http, startTestService, type TestService } from './helpers/service';
+import {
+  eventually,
+  http,
+  spawnService,
+  startTestService,
+  type TestService,
+  tmpDataDir,
+} from './helpers/service';
 
 /**
  * Who may open the admin pages: the inspector open without a token only in a dry development run on
@@ -111,6 +118,19 @@ test('open mode (dev, every channel dry, 127.0.0.1): the inspector without a tok
     );
   } finally {
     await withToken.stop();
+  }
+});
+
+test('npm start with no settings: listens on 127.0.0.1 and prints the inspector URL, which opens', async () => {
+  const svc = await spawnService({ HOST: undefined, DATA_DIR: tmpDataDir() });
+  try {
+    assert.match(svc.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const line = `inspector: ${svc.url}/inspect (open without a token`;
+    assert.ok(await eventually(() => svc.output().includes(line)), `${line} in:\n${svc.output()}`);
+    assert.is((await http(`${svc.url}/inspect`)).status, 200);
+  } finally {
+    svc.proc.kill('SIGTERM');
+    await svc.exited;
   }
 });
 
