@@ -9,8 +9,8 @@ import { startTestService, type TestService } from './helpers/service';
 
 /**
  * The managers' attendance page in a real browser: the seeded month as a table, the two CSV download
- * links (real downloads), month navigation carrying the token, 401 without it, nothing fetched
- * from elsewhere.
+ * links (real downloads), month navigation on the sign-in cookie (no token in any URL), the sign-in
+ * form without it, nothing fetched from elsewhere.
  */
 const TOKEN = 'browser-attendance-token';
 const AT = Date.UTC(2026, 10, 3, 7, 0, 0);
