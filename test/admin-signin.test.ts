@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ADMIN_ALERTS_KEY } from '../machines/admin-alerts';
 import { readConfig } from '../server/config/config';
+import type { ActorRecord } from '../server/engine/types';
 import { SESSION_TTL_MS } from '../server/http/admin-session';
 import { inspectorOpen } from '../server/inspect/open-mode';
 import { isLoopbackHost } from '../server/lib/loopback';
@@ -288,6 +290,17 @@ test('failed sign-ins: 401 with the form, logged without the token; the 6th in 1
     'the address is logged',
   );
   assert.ok(!ctx.svc.logs.some((l) => l.includes('xyzzy')), 'what was typed is never logged');
+  // Five refusals within 10 minutes raise the admins' probing alert, as refused webhooks do.
+  const causes = () =>
+    (
+      ctx.svc.store.get<ActorRecord>('actors', ADMIN_ALERTS_KEY)?.snapshot as {
+        context?: { causes?: object };
+      }
+    )?.context?.causes ?? {};
+  assert.ok(
+    await eventually(() => 'webhookAuth:POST /admin/login' in causes()),
+    `the probing alert is raised: ${JSON.stringify(causes())}`,
+  );
   // Another client is not affected; the limited one may try again once the window has passed.
   assert.is((await signIn(ctx.svc.url, TOKEN, '203.0.113.8')).status, 303);
   const before = ctx.now;
