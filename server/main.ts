@@ -1,5 +1,6 @@
 import { StoreError } from '../storage/store';
 import { ConfigError, loadDotEnv, readConfig, secretsOf } from './config/config';
+import { inspectorOpen } from './inspect/open-mode';
 import { createLogger } from './lib/log';
 import { startService } from './service';
 
@@ -65,14 +66,14 @@ async function main(): Promise<void> {
     telegram: config.telegram.mode,
     zadarma: config.zadarma.mode,
   });
-  for (const line of channelNotes(config)) log.info(line);
+  for (const line of channelNotes(config, service.url)) log.info(line);
   if (stopRequested) stop(stopRequested);
 }
 
 void main();
 
 /** One line per channel that is not live, so the operator knows what runs and what does not. */
-function channelNotes(config: ReturnType<typeof readConfig>): string[] {
+function channelNotes(config: ReturnType<typeof readConfig>, url: string): string[] {
   const notes: string[] = [];
   const say = (name: string, mode: string, settings: string) => {
     if (mode === 'dry') notes.push(`${name}: no ${settings}, running dry: what it would send is printed`);
@@ -81,10 +82,16 @@ function channelNotes(config: ReturnType<typeof readConfig>): string[] {
   say('whatsapp', config.whatsapp.mode, 'D360_API_KEY / VERIFY_TOKEN');
   say('telegram', config.telegram.mode, 'TELEGRAM_BOT_TOKEN');
   say('zadarma', config.zadarma.mode, 'ZADARMA_API_KEY / ZADARMA_API_SECRET / ZADARMA_CALLER / GATES');
+  if (inspectorOpen(config))
+    notes.push(
+      `inspector: ${url}/inspect (open without a token: dev mode, every channel dry, loopback only)`,
+    );
   notes.push(
     config.adminToken
-      ? 'admin pages: /inspect (machines and live actors) and /admin/attendance, with ADMIN_TOKEN'
-      : 'admin pages (/inspect, /admin/attendance) off: ADMIN_TOKEN is not set',
+      ? `admin pages: sign in at ${url}/admin/login (ADMIN_TOKEN) for /inspect and /admin/attendance`
+      : inspectorOpen(config)
+        ? 'attendance pages (/admin/attendance) off: ADMIN_TOKEN is not set'
+        : 'admin pages (/inspect, /admin/attendance) off: ADMIN_TOKEN is not set',
   );
   if (config.telegram.mode === 'dry')
     notes.push('telegram: updates are taken at POST /telegram/webhook (npm run simulate -- tg "/start")');

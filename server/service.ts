@@ -10,9 +10,11 @@ import { Outbox } from './engine/outbox';
 import { Sweeper } from './engine/sweeper';
 import type { Access } from './gate/access';
 import { createApp } from './http/app';
+import { adminLoginRoutes } from './http/routes/admin-login';
 import { attendanceRoutes } from './http/routes/attendance';
 import { healthRoutes } from './http/routes/health';
 import { inspectRoutes } from './http/routes/inspect';
+import { inspectorOpen } from './inspect/open-mode';
 import type { Logger } from './lib/log';
 import { VERSION } from './lib/version';
 import { adminAlerts } from './wiring/alerts';
@@ -93,14 +95,19 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
     telegram: config.telegram.mode,
     zadarma: config.zadarma.mode,
   };
-  // Admin pages exist only with ADMIN_TOKEN set (otherwise 404).
+  // Admin pages exist only with ADMIN_TOKEN set (otherwise 404); the inspector also when it is open
+  // (a dry development run on loopback). Attendance carries personal data: always behind the token.
   const adminToken = config.adminToken;
-  const admin = adminToken
-    ? [
-        inspectRoutes({ store, adminToken }),
-        attendanceRoutes({ store, adminToken, timezone: config.timezone, clock }),
-      ]
-    : [];
+  const open = inspectorOpen(config);
+  const admin = [
+    ...(adminToken || open ? [inspectRoutes({ store, adminToken, open, clock })] : []),
+    ...(adminToken
+      ? [
+          adminLoginRoutes({ adminToken, clock, log, onRefused: channelDeps.onRefused }),
+          attendanceRoutes({ store, adminToken, timezone: config.timezone, clock }),
+        ]
+      : []),
+  ];
   const routers = [
     healthRoutes({ store, outbox, version: VERSION, startedAt: Date.now(), channels }),
     ...wa.routers,

@@ -15,6 +15,7 @@ import { http, startTestService, type TestService } from './helpers/service';
 
 /** Attendance for managers: the CSV export and the month page (the page in a browser: browser-attendance). */
 const TOKEN = 'attendance-test-token';
+const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
 const T = Date.UTC(2026, 10, 20, 6, 30, 0);
 
 interface Ctx {
@@ -142,35 +143,37 @@ test('GET /admin/attendance.csv?sep=semicolon: the same rows with `;`, parsed ba
   assert.equal(rows[3], ['Яна, "старшая"', '79990000002', '2026-11-01', 'Дневная', at]);
   const encoded = await get('&sep=%3B');
   assert.equal([...encoded.bytes], [...semi.bytes], 'sep=; is the same');
-  const bad = await http(`${ctx.svc.url}/admin/attendance.csv?month=2026-11&sep=tab&token=${TOKEN}`);
+  const bad = await http(`${ctx.svc.url}/admin/attendance.csv?month=2026-11&sep=tab`, auth);
   assert.is(bad.status, 400);
   assert.match(bad.text, 'comma or semicolon');
 });
 
 test('a bad month is a 400 naming the format; no month is the current one', async (ctx) => {
-  const bad = await http(`${ctx.svc.url}/admin/attendance.csv?month=2026-13&token=${TOKEN}`);
+  const bad = await http(`${ctx.svc.url}/admin/attendance.csv?month=2026-13`, auth);
   assert.is(bad.status, 400);
   assert.match(bad.text, 'YYYY-MM');
-  assert.is((await http(`${ctx.svc.url}/admin/attendance?month=nov&token=${TOKEN}`)).status, 400);
-  const now = await fetch(`${ctx.svc.url}/admin/attendance.csv?token=${TOKEN}`);
+  assert.is((await http(`${ctx.svc.url}/admin/attendance?month=nov`, auth)).status, 400);
+  const now = await fetch(`${ctx.svc.url}/admin/attendance.csv`, auth);
   assert.is(now.headers.get('content-disposition'), 'attachment; filename=attendance-2026-11.csv');
 });
 
 test('GET /admin/attendance: the month as a table with full phones, navigation and the CSV links', async (ctx) => {
-  const res = await http(`${ctx.svc.url}/admin/attendance?month=2026-11&token=${TOKEN}`);
+  const res = await http(`${ctx.svc.url}/admin/attendance?month=2026-11`, auth);
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', 'text/html');
   assert.match(res.text, '+79990000002');
   assert.match(res.text, 'Яна, &quot;старшая&quot;');
   assert.not.match(res.text, '=HYPERLINK("x")', 'names are escaped');
-  assert.match(res.text, `href="/admin/attendance.csv?month=2026-11&amp;token=${TOKEN}"`);
-  assert.match(res.text, `href="/admin/attendance.csv?month=2026-11&amp;sep=semicolon&amp;token=${TOKEN}"`);
+  assert.match(res.text, 'href="/admin/attendance.csv?month=2026-11"');
+  assert.match(res.text, 'href="/admin/attendance.csv?month=2026-11&amp;sep=semicolon"');
   assert.match(res.text, '>CSV для Excel (;)</a>');
-  assert.match(res.text, `href="/admin/attendance?month=2026-10&amp;token=${TOKEN}"`);
-  assert.match(res.text, `href="/admin/attendance?month=2026-12&amp;token=${TOKEN}"`);
+  assert.not.match(res.text, TOKEN, 'no link or field carries the token');
+  assert.not.match(res.text, 'token=', 'no link carries a token');
+  assert.match(res.text, 'href="/admin/attendance?month=2026-10"');
+  assert.match(res.text, 'href="/admin/attendance?month=2026-12"');
   assert.match(res.text, 'data-date="2026-11-02" data-shift="night"');
   assert.not.match(res.text, '2026-10-31', 'other months are not shown');
-  const empty = await http(`${ctx.svc.url}/admin/attendance?month=2025-01&token=${TOKEN}`);
+  const empty = await http(`${ctx.svc.url}/admin/attendance?month=2025-01`, auth);
   assert.match(empty.text, 'За этот месяц записей нет');
 });
 

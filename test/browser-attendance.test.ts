@@ -4,13 +4,13 @@ import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { employeeSeen, recordShifts } from '../storage/attendance';
-import { browserMissing, launchBrowser, screenshotPath, watchPage } from './helpers/browser';
+import { browserMissing, launchBrowser, screenshotPath, signIn, watchPage } from './helpers/browser';
 import { startTestService, type TestService } from './helpers/service';
 
 /**
  * The managers' attendance page in a real browser: the seeded month as a table, the two CSV download
- * links (real downloads), month navigation carrying the token, 401 without it, nothing fetched
- * from elsewhere.
+ * links (real downloads), month navigation on the sign-in cookie (no token in any URL), the sign-in
+ * form without it, nothing fetched from elsewhere.
  */
 const TOKEN = 'browser-attendance-token';
 const AT = Date.UTC(2026, 10, 3, 7, 0, 0);
@@ -58,14 +58,22 @@ test.after(async (ctx) => {
   await ctx.svc?.stop();
 });
 
-it('without the token the page is refused (401)', async (ctx) => {
+it('without signing in the page is refused: the browser is sent to the sign-in form, a fetch gets 401', async (ctx) => {
   const res = await ctx.page.goto(`${ctx.svc.url}/admin/attendance?month=2026-11`);
-  assert.is(res?.status(), 401);
+  assert.is(new URL(ctx.page.url()).pathname, '/admin/login');
+  assert.is(new URL(ctx.page.url()).searchParams.get('next'), '/admin/attendance?month=2026-11');
+  assert.ok(await ctx.page.isVisible('input[name=token][type=password]'));
+  assert.not.match((await res?.text()) ?? '', '79991110001', 'no attendance data before signing in');
+  const status = await ctx.page.evaluate(async () => (await fetch('/admin/attendance.csv')).status);
+  assert.is(status, 401);
+  const query = await ctx.page.goto(`${ctx.svc.url}/admin/attendance?month=2026-11&token=${TOKEN}`);
+  assert.is(new URL(ctx.page.url()).pathname, '/admin/login', 'a token in the URL is not read');
+  assert.is(query?.status(), 200);
 });
 
 it('the month as a table: employees × days with the seeded shifts and full phones', async (ctx) => {
-  const res = await ctx.page.goto(`${ctx.svc.url}/admin/attendance?month=2026-11&token=${TOKEN}`);
-  assert.is(res?.status(), 200);
+  await signIn(ctx.page, ctx.svc.url, TOKEN, '/admin/attendance?month=2026-11');
+  assert.is(new URL(ctx.page.url()).pathname, '/admin/attendance');
   const rows = await ctx.page.$$eval('#attendance tbody tr', (trs) =>
     trs.map((tr) => ({
       who: tr.querySelector('th')?.textContent ?? '',
@@ -86,6 +94,7 @@ it('the month as a table: employees × days with the seeded shifts and full phon
 it('the download link gives the month as CSV (UTF-8 with BOM)', async (ctx) => {
   const [download] = await Promise.all([ctx.page.waitForEvent('download'), ctx.page.click('a.download')]);
   assert.is(download.suggestedFilename(), 'attendance-2026-11.csv');
+  assert.not.match(download.url(), 'token', 'the download URL carries no token');
   const file = screenshotPath('attendance-2026-11.csv');
   await download.saveAs(file);
   const bytes = readFileSync(file);
@@ -107,6 +116,7 @@ it('the Excel link gives the same rows separated by `;` (UTF-8 with BOM)', async
     ctx.page.click('a.download.excel'),
   ]);
   assert.is(download.suggestedFilename(), 'attendance-2026-11-excel.csv');
+  assert.not.match(download.url(), 'token', 'the download URL carries no token');
   const file = screenshotPath('attendance-2026-11-excel.csv');
   await download.saveAs(file);
   const bytes = readFileSync(file);
@@ -121,15 +131,16 @@ it('the Excel link gives the same rows separated by `;` (UTF-8 with BOM)', async
   ]);
 });
 
-it('month navigation keeps the token', async (ctx) => {
+it('month navigation works on the sign-in cookie (no token in any URL)', async (ctx) => {
   await Promise.all([ctx.page.waitForURL(/month=2026-10/), ctx.page.click('text=← предыдущий месяц')]);
-  assert.match(ctx.page.url(), `token=${TOKEN}`);
+  assert.not.match(ctx.page.url(), 'token');
   const cells = await ctx.page.$$eval('#attendance td[data-shift]', (tds) =>
     tds.map((td) => td.getAttribute('data-date')),
   );
   assert.equal(cells, ['2026-10-31']);
   await ctx.page.fill('input[name=month]', '2026-12');
-  await Promise.all([ctx.page.waitForURL(/month=2026-12/), ctx.page.click('form button')]);
+  await Promise.all([ctx.page.waitForURL(/month=2026-12/), ctx.page.click('form[method=get] button')]);
+  assert.not.match(ctx.page.url(), 'token');
   assert.match((await ctx.page.textContent('body')) ?? '', 'За этот месяц записей нет');
 });
 

@@ -5,14 +5,14 @@ import type { AnyStateNode } from 'xstate';
 import { MACHINES } from '../machines/index';
 import { statesOf } from '../server/inspect/machines';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { browserMissing, launchBrowser, screenshotPath, watchPage } from './helpers/browser';
+import { browserMissing, launchBrowser, screenshotPath, signIn, watchPage } from './helpers/browser';
 import { Chat } from './helpers/chat';
 import { startTestService, type TestService } from './helpers/service';
 
 /**
  * The inspector in a real browser (Debian's chromium, headless): every machine drawn from its
  * definition, a WhatsApp dialog driven through the webhook moving the highlighted state while the
- * page is open, 401 without the token, and not one request leaving the server.
+ * page is open, the sign-in form without the cookie (401 for its JSON), and not one request leaving the server.
  */
 const TOKEN = 'browser-inspect-token';
 const D360_KEY = 'browser-d360-key';
@@ -65,16 +65,18 @@ const highlightedParents = (page: Page, machine: string) =>
     (labels) => labels.map((n) => n.textContent?.trim() ?? ''),
   );
 
-it('without the token the page is refused (401)', async (ctx) => {
-  const res = await ctx.page.goto(`${ctx.svc.url}/inspect`);
-  assert.is(res?.status(), 401);
-  const wrong = await ctx.page.goto(`${ctx.svc.url}/inspect?token=not-it`);
-  assert.is(wrong?.status(), 401);
+it('without signing in the page is refused: sent to the sign-in form; its JSON is 401', async (ctx) => {
+  for (const path of ['/inspect', '/inspect?token=not-it', `/inspect?token=${TOKEN}`]) {
+    await ctx.page.goto(`${ctx.svc.url}${path}`);
+    assert.is(new URL(ctx.page.url()).pathname, '/admin/login', path);
+  }
+  const status = await ctx.page.evaluate(async () => (await fetch('/inspect/actors.json')).status);
+  assert.is(status, 401);
 });
 
 it('every registered machine is drawn, with all its states', async (ctx) => {
-  const res = await ctx.page.goto(`${ctx.svc.url}/inspect?token=${TOKEN}`);
-  assert.is(res?.status(), 200);
+  await signIn(ctx.page, ctx.svc.url, TOKEN, '/inspect');
+  assert.is(new URL(ctx.page.url()).pathname, '/inspect');
   for (const m of Object.values(MACHINES)) {
     const svg = `section[data-machine="${m.name}"] .diagram svg`;
     await ctx.page.waitForSelector(svg, { timeout: 15_000 });

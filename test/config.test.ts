@@ -23,10 +23,10 @@ function configError(env: Record<string, string | undefined>): string {
   return '';
 }
 
-test('defaults: port 8000, all interfaces, dev, ./data resolved, 360dialog production URL', () => {
+test('defaults: port 8000, loopback while dev runs dry, dev, ./data resolved, 360dialog production URL', () => {
   const c = readConfig({});
   assert.is(c.port, 8000);
-  assert.is(c.host, '0.0.0.0');
+  assert.is(c.host, '127.0.0.1');
   assert.is(c.mode, 'dev');
   assert.is(c.dataDir, resolve('./data'));
   assert.ok(c.dataDir.startsWith('/'), 'dataDir is absolute');
@@ -36,6 +36,20 @@ test('defaults: port 8000, all interfaces, dev, ./data resolved, 360dialog produ
   assert.is(c.tuning.retryBaseMs, 1000);
   assert.is(c.tuning.retryMaxAttempts, 12);
   assert.ok(c.timezone.length > 0, 'a timezone is always chosen');
+});
+
+test('HOST default: 127.0.0.1 only in dev with every channel dry; all interfaces otherwise; an explicit HOST wins', () => {
+  assert.is(readConfig({ MODE: 'dev' }).host, '127.0.0.1');
+  assert.is(readConfig({ MODE: 'prod' }).host, '0.0.0.0');
+  assert.is(readConfig({ D360_API_KEY: 'k' }).host, '0.0.0.0', 'a live WhatsApp');
+  assert.is(readConfig({ TELEGRAM_BOT_TOKEN: '1:t' }).host, '0.0.0.0', 'a live Telegram');
+  assert.is(
+    readConfig({ ZADARMA_API_KEY: 'k', ZADARMA_API_SECRET: 's', ZADARMA_CALLER: '100' }).host,
+    '0.0.0.0',
+    'a live Zadarma',
+  );
+  assert.is(readConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0');
+  assert.is(readConfig({ MODE: 'prod', HOST: '::1' }).host, '::1');
 });
 
 test('values are read, trimmed, and relative DATA_DIR is resolved against the working directory', () => {

@@ -5,6 +5,7 @@ import { textMessage } from '../fixtures/whatsapp';
 import { MACHINES } from '../machines/index';
 import { statesOf } from '../server/inspect/machines';
 import { toMermaid } from '../server/inspect/mermaid';
+import { type FakeD360, startFakeD360 } from './fakes/d360';
 import { http, startTestService, type TestService } from './helpers/service';
 
 /** The inspector's HTTP side: the guard, the JSON endpoints and the assets (the page: browser-inspect). */
@@ -13,17 +14,23 @@ const PHONE = '79991234567';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 interface Ctx {
+  fake: FakeD360;
   svc: TestService;
+  /** A live WhatsApp: the inspector is not open, the token is required (open mode: admin-signin). */
+  live: Record<string, string>;
 }
 const test = suite<Ctx>('inspector over HTTP');
 
 test.before(async (ctx) => {
-  ctx.svc = await startTestService({ ADMIN_TOKEN: TOKEN });
+  ctx.fake = await startFakeD360({ apiKey: 'inspect-d360-key' });
+  ctx.live = { D360_API_KEY: 'inspect-d360-key', D360_BASE_URL: ctx.fake.url };
+  ctx.svc = await startTestService({ ADMIN_TOKEN: TOKEN, ...ctx.live });
   const res = await http(`${ctx.svc.url}/webhook`, { body: textMessage({ from: PHONE, body: 'меню' }) });
   assert.is(res.status, 200);
 });
 test.after(async (ctx) => {
   await ctx.svc.stop();
+  await ctx.fake.close();
 });
 
 const ADMIN_PATHS = [
@@ -35,8 +42,8 @@ const ADMIN_PATHS = [
   '/admin/attendance.csv',
 ];
 
-test('without ADMIN_TOKEN the admin pages do not exist (404)', async () => {
-  const off = await startTestService({ ADMIN_TOKEN: '' });
+test('without ADMIN_TOKEN the admin pages do not exist (404)', async (ctx) => {
+  const off = await startTestService({ ADMIN_TOKEN: '', ...ctx.live });
   try {
     for (const p of ADMIN_PATHS) assert.is((await http(`${off.url}${p}?token=x`)).status, 404, p);
   } finally {
@@ -63,11 +70,13 @@ test('no token or a wrong one: 401 with WWW-Authenticate', async (ctx) => {
   }
 });
 
-test('the page: Bearer or ?token=, no caching, a CSP that allows this server only', async (ctx) => {
-  for (const res of [
-    await http(`${ctx.svc.url}/inspect`, { headers: auth }),
-    await http(`${ctx.svc.url}/inspect?token=${TOKEN}`),
-  ]) {
+test('the page: Bearer (never ?token=), no caching, a CSP that allows this server only', async (ctx) => {
+  assert.is(
+    (await http(`${ctx.svc.url}/inspect?token=${TOKEN}`)).status,
+    401,
+    'a token in the URL is not read',
+  );
+  for (const res of [await http(`${ctx.svc.url}/inspect`, { headers: auth })]) {
     assert.is(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', 'text/html');
     assert.is(res.headers.get('cache-control'), 'no-store');
@@ -142,7 +151,7 @@ test('actors.json: an unknown machine or a bad limit is a 400 that says why', as
 });
 
 test('assets: Mermaid from its npm package and the page script; nothing else', async (ctx) => {
-  const mermaid = await http(`${ctx.svc.url}/inspect/assets/mermaid.min.js?token=${TOKEN}`);
+  const mermaid = await http(`${ctx.svc.url}/inspect/assets/mermaid.min.js`, { headers: auth });
   assert.is(mermaid.status, 200);
   assert.match(mermaid.headers.get('content-type') ?? '', 'javascript');
   assert.ok(mermaid.text.length > 1_000_000, 'the whole bundle');

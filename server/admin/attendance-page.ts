@@ -1,13 +1,13 @@
 import type { Shift } from '../../machines/whatsapp-menu';
 import { ru } from '../texts/ru';
 import { type AttendanceRow, daysOf, shiftMonth } from './attendance-export';
-import { escapeHtml, withToken } from './html';
+import { escapeHtml, localUrl } from './html';
 
 const t = ru.attendancePage;
 const SHORT = t.shortShifts;
 
 /** The month as a table for managers: one row per employee, one column per day, and the CSV links. */
-export function attendancePage(month: string, rows: AttendanceRow[], token: string | undefined): string {
+export function attendancePage(month: string, rows: AttendanceRow[]): string {
   const days = daysOf(month);
   const people = new Map<string, { name: string; phone: string; days: Map<string, AttendanceRow> }>();
   for (const r of rows) {
@@ -18,10 +18,10 @@ export function attendancePage(month: string, rows: AttendanceRow[], token: stri
   const title = new Intl.DateTimeFormat('ru', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
     new Date(`${month}-01T00:00:00Z`),
   );
-  const csv = withToken('/admin/attendance.csv', token, { month });
-  const csvExcel = withToken('/admin/attendance.csv', token, { month, sep: 'semicolon' });
+  const csv = localUrl('/admin/attendance.csv', { month });
+  const csvExcel = localUrl('/admin/attendance.csv', { month, sep: 'semicolon' });
   const nav = (delta: number, text: string) =>
-    `<a href="${escapeHtml(withToken('/admin/attendance', token, { month: shiftMonth(month, delta) }))}">${text}</a>`;
+    `<a href="${escapeHtml(localUrl('/admin/attendance', { month: shiftMonth(month, delta) }))}">${text}</a>`;
   const head = days
     .map((d) => {
       const wd = new Date(`${d}T00:00:00Z`).getUTCDay();
@@ -42,7 +42,6 @@ export function attendancePage(month: string, rows: AttendanceRow[], token: stri
       return `<tr data-phone="${escapeHtml(p.phone)}"><th class="who">${escapeHtml(p.name || '—')}<br><small>+${escapeHtml(p.phone)}</small></th>${cells}<td class="n">${count('day')}</td><td class="n">${count('night')}</td><td class="n">${count('off')}</td></tr>`;
     })
     .join('\n');
-  const hidden = token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : '';
   return `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
@@ -63,9 +62,10 @@ td.n{font-weight:bold}
 </style></head><body>
 <nav><h1>${escapeHtml(t.title(title))}</h1>
 ${nav(-1, t.previous)} ${nav(1, t.next)}
-<form method="get" action="/admin/attendance">${hidden}<input type="month" name="month" value="${escapeHtml(month)}"> <button>${t.show}</button></form>
+<form method="get" action="/admin/attendance"><input type="month" name="month" value="${escapeHtml(month)}"> <button>${t.show}</button></form>
 <a class="download" href="${escapeHtml(csv)}" download>${escapeHtml(t.download(month))}</a>
 <a class="download excel" href="${escapeHtml(csvExcel)}" download title="${escapeHtml(t.downloadExcelHint)}">${escapeHtml(t.downloadExcel)}</a>
+<form method="post" action="/admin/logout"><button>${escapeHtml(ru.adminSignIn.signOut)}</button></form>
 </nav>
 <p class="legend"><span class="s-day">${SHORT.day} — ${ru.shifts.day}</span><span class="s-night">${SHORT.night} — ${ru.shifts.night}</span><span class="s-off">${SHORT.off} — ${ru.shifts.off}</span>
 ${t.counts(people.size, rows.length)}</p>

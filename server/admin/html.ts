@@ -8,14 +8,8 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** A URL of this server with the admin token carried along (admin pages link to each other). */
-export function withToken(
-  path: string,
-  token: string | undefined,
-  params: Record<string, string> = {},
-): string {
-  const q = new URLSearchParams(params);
-  if (token) q.set('token', token);
-  const s = q.toString();
+/** A URL of this server with its query (admin pages link to each other; the sign-in cookie goes along). */
+export function localUrl(path: string, params: Record<string, string> = {}): string {
+  const s = new URLSearchParams(params).toString();
   return s ? `${path}?${s}` : path;
 }

@@ -116,6 +116,10 @@ function toConfig(s: Settings): Config {
   const channel = (credentials: boolean): ChannelMode =>
     credentials ? 'live' : s.MODE === 'dev' ? 'dry' : 'off';
   const zadarmaMode = channel(!!s.ZADARMA_API_KEY && !!s.ZADARMA_API_SECRET);
+  const whatsappMode = channel(!!s.D360_API_KEY);
+  const telegramMode = channel(!!s.TELEGRAM_BOT_TOKEN);
+  // A development run that talks to no platform listens on loopback only (its inspector is open).
+  const dryDev = s.MODE === 'dev' && [whatsappMode, telegramMode, zadarmaMode].every((m) => m !== 'live');
   const ivrSounds: Record<IvrPrompt, string | undefined> = {
     menu: s.IVR_SOUND_MENU,
     invalid: s.IVR_SOUND_INVALID,
@@ -126,21 +130,21 @@ function toConfig(s: Settings): Config {
   };
   return {
     port: s.PORT,
-    host: s.HOST,
+    host: s.HOST ?? (dryDev ? '127.0.0.1' : '0.0.0.0'),
     mode: s.MODE,
     dataDir: s.DATA_DIR,
     timezone: s.APP_TIMEZONE,
     adminToken: s.ADMIN_TOKEN,
     publicUrl: s.PUBLIC_URL,
     whatsapp: {
-      mode: channel(!!s.D360_API_KEY),
+      mode: whatsappMode,
       apiKey: s.D360_API_KEY,
       verifyToken: s.VERIFY_TOKEN,
       baseUrl: s.D360_BASE_URL,
       secretHeader: s.WEBHOOK_SECRET_HEADER,
     },
     telegram: {
-      mode: channel(!!s.TELEGRAM_BOT_TOKEN),
+      mode: telegramMode,
       token: s.TELEGRAM_BOT_TOKEN,
       apiRoot: s.TELEGRAM_API_ROOT,
       transport: s.TELEGRAM_MODE,

@@ -127,7 +127,8 @@ export const gatesSetting = commaList(gateRelay).transform(
 
 const settingsShape = {
   PORT: wholeNumber(8000, 0, 65535),
-  HOST: textOr('0.0.0.0'),
+  // Unset: 127.0.0.1 in dev with every channel dry (the open inspector), else 0.0.0.0 (config.ts).
+  HOST: text(),
   MODE: setting(oneOf(['dev', 'prod']).default('dev')),
   DATA_DIR: textOr('./data').transform((p) => resolve(p)),
   // The system zone is checked too: a prefault, unlike a default, is parsed.

@@ -1,8 +1,8 @@
-import { escapeHtml, withToken } from '../admin/html';
+import { escapeHtml } from '../admin/html';
 
 /** The inspector's HTML shell; `static/inspect.js` fills it from the JSON endpoints. */
-export function inspectPage(token: string | undefined): string {
-  const asset = (name: string) => escapeHtml(withToken(`/inspect/assets/${name}`, token));
+export function inspectPage(): string {
+  const asset = (name: string) => escapeHtml(`/inspect/assets/${name}`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
@@ -13,7 +13,7 @@ export function inspectPage(token: string | undefined): string {
   <h1>Switchboard inspector</h1>
   <label>Filter actors by key <input id="filter" type="search" placeholder="e.g. 4567 or wa:" autocomplete="off"></label>
   <span id="status" class="status">loading…</span>
-  <a href="${escapeHtml(withToken('/admin/attendance', token))}">Attendance</a>
+  <a href="/admin/attendance">Attendance</a>
 </header>
 <main id="machines"></main>
 <script src="${asset('mermaid.min.js')}"></script>

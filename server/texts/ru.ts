@@ -70,6 +70,15 @@ export const ru = {
     empty: 'За этот месяц записей нет.',
     employee: 'Сотрудник',
   },
+  /** The admin sign-in form (/admin/login): managers open the attendance table through it. */
+  adminSignIn: {
+    title: 'Вход для администратора',
+    token: 'Токен администратора (ADMIN_TOKEN)',
+    submit: 'Войти',
+    wrong: 'Неверный токен.',
+    tooMany: (minutes: number) => `Слишком много неудачных попыток. Попробуйте через ${minutes} мин.`,
+    signOut: 'Выйти',
+  },
 } as const;
 
 /** "1 день", "2 дня", "5 дней". */

@@ -61,3 +61,18 @@ export function screenshotPath(name: string): string {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   return join(OUTPUT_DIR, name);
 }
+
+/** Signs in through the /admin/login form (the way a manager does); ends on the page `next` names. */
+export async function signIn(
+  page: Page,
+  origin: string,
+  token: string,
+  next = '/admin/attendance',
+): Promise<void> {
+  await page.goto(`${origin}/admin/login?next=${encodeURIComponent(next)}`);
+  await page.fill('input[name=token]', token);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname !== '/admin/login'),
+    page.click('button[type=submit]'),
+  ]);
+}

@@ -170,6 +170,16 @@ export async function run(profile: Profile): Promise<Section> {
       assert.is((await rig.call(path)).status, 401, `${path} without a token`);
       assert.is((await rig.call(`${path}?token=wrong`)).status, 401, `${path} with a wrong token`);
       assert.is(
+        (await rig.call(path, { headers: { authorization: 'Bearer wrong' } })).status,
+        401,
+        `${path} with a wrong Bearer token`,
+      );
+      assert.is(
+        (await rig.call(`${path}?token=${SECRETS.ADMIN_TOKEN}`)).status,
+        401,
+        `${path}: a token in the URL is not read`,
+      );
+      assert.is(
         (await rig.call(path, { headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` } })).status,
         200,
       );
@@ -183,9 +193,9 @@ export async function run(profile: Profile): Promise<Section> {
     );
     assert.match(safe, 'timingSafeEqual', 'safeEqual uses crypto.timingSafeEqual');
     rows.push([
-      'admin pages (4 routes) without / with a wrong / with the token',
-      12,
-      '401 / 401 / 200; compared by safeEqual → crypto.timingSafeEqual on SHA-256 digests',
+      'admin pages (4 routes) without / with a wrong token (URL, Bearer) / the right one in the URL / Bearer',
+      20,
+      '401 / 401, 401 / 401 (never read from URLs) / 200; compared by safeEqual → crypto.timingSafeEqual on SHA-256 digests',
     ]);
 
     // Over the limit → 413 before the body is read (declared length, body never sent in full).

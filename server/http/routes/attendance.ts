@@ -2,13 +2,14 @@ import Router from '@koa/router';
 import type { Store } from '../../../storage/store';
 import { monthOf, monthRows, separatorOf, toCsv } from '../../admin/attendance-export';
 import { attendancePage } from '../../admin/attendance-page';
-import { queryToken, requireAdmin } from '../admin-auth';
+import { requireAdmin } from '../admin-auth';
 
 /**
  * Attendance for managers (ADMIN_TOKEN): `GET /admin/attendance.csv?month=YYYY-MM` (one row per
  * employee and day, UTF-8 with BOM; `&sep=semicolon` for Excel in a Russian locale) and
  * `GET /admin/attendance?month=` (the month as a table).
- * Phones are shown in full here: managers need them, and the token guards them.
+ * Phones are shown in full here: managers need them, and the token or the sign-in cookie guards them,
+ * always (even when the inspector is open in development).
  */
 export function attendanceRoutes(deps: {
   store: Store;
@@ -17,7 +18,7 @@ export function attendanceRoutes(deps: {
   clock: () => number;
 }): Router {
   const router = new Router();
-  const guard = requireAdmin(deps.adminToken);
+  const guard = requireAdmin(deps.adminToken, deps.clock);
 
   router.get('/admin/attendance.csv', guard, (ctx) => {
     const month = monthOf(ctx.query.month, deps.timezone, deps.clock());
@@ -33,7 +34,7 @@ export function attendanceRoutes(deps: {
   router.get('/admin/attendance', guard, (ctx) => {
     const month = monthOf(ctx.query.month, deps.timezone, deps.clock());
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = attendancePage(month, monthRows(deps.store, month), queryToken(ctx));
+    ctx.body = attendancePage(month, monthRows(deps.store, month));
   });
 
   return router;

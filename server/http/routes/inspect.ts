@@ -4,23 +4,30 @@ import { listActors } from '../../inspect/actors';
 import { readAsset } from '../../inspect/assets';
 import { machineInfo } from '../../inspect/machines';
 import { inspectPage } from '../../inspect/page';
-import { requireAdmin } from '../admin-auth';
+import { openAccess, requireAdmin } from '../admin-auth';
 import { HttpError } from '../body';
 
 /**
- * The inspector (ADMIN_TOKEN): `GET /inspect` (the page), `/inspect/machines.json` (the registry with
+ * The inspector (ADMIN_TOKEN, or open: see inspect/open-mode.ts): `GET /inspect` (the page), `/inspect/machines.json` (the registry with
  * each machine's Mermaid diagram), `/inspect/actors.json?machine=&key=&id=&limit=` (live actors, phones
  * masked; a query that leaves one actor returns its history and highlighted diagram) and the page's
  * assets. The page polls the JSON once a second.
  */
-export function inspectRoutes(deps: { store: Store; adminToken: string }): Router {
+export function inspectRoutes(deps: {
+  store: Store;
+  /** Unset only when the inspector is open (inspectorOpen: a dry development run on loopback). */
+  adminToken: string | undefined;
+  open: boolean;
+  clock: () => number;
+}): Router {
   const router = new Router();
-  const guard = requireAdmin(deps.adminToken);
+  if (!deps.open && !deps.adminToken) throw new Error('the inspector needs ADMIN_TOKEN unless it is open');
+  const guard = deps.open ? openAccess() : requireAdmin(deps.adminToken as string, deps.clock);
   const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
   router.get('/inspect', guard, (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = inspectPage(text(ctx.query.token));
+    ctx.body = inspectPage();
   });
 
   router.get('/inspect/machines.json', guard, (ctx) => {

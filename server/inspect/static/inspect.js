@@ -6,8 +6,6 @@
  */
 (() => {
   const POLL_MS = 1000;
-  const token = new URLSearchParams(location.search).get('token');
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
   const $ = (sel, root = document) => root.querySelector(sel);
   const el = (tag, props = {}, children = []) => {
     const e = document.createElement(tag);
@@ -23,7 +21,7 @@
   };
 
   async function getJson(path) {
-    const res = await fetch(path, { headers, cache: 'no-store' });
+    const res = await fetch(path, { cache: 'no-store' });
     if (!res.ok) throw new Error(`${path.split('?')[0]}: HTTP ${res.status}`);
     return res.json();
   }
