@@ -86,6 +86,30 @@ it('every registered machine is drawn, with all its states', async (ctx) => {
   await ctx.page.screenshot({ path: screenshotPath('inspect-machines.png'), fullPage: true });
 });
 
+it('diagrams fit their box by default; zoom in, out and back to fit changes their size', async (ctx) => {
+  const section = 'section[data-machine="gate-call"]';
+  const svgWidth = () => ctx.page.$eval(`${section} .diagram svg`, (e) => e.getBoundingClientRect().width);
+  const boxWidth = await ctx.page.$eval(`${section} .diagram`, (e) => e.clientWidth);
+  const fit = await svgWidth();
+  assert.ok(Math.abs(fit - boxWidth) <= 2, `fit to width: svg ${fit} in a box of ${boxWidth}`);
+  await ctx.page.click(`${section} .zoom button[data-zoom="in"]`);
+  await ctx.page.click(`${section} .zoom button[data-zoom="in"]`);
+  const zoomed = await svgWidth();
+  assert.ok(zoomed > fit * 1.5, `zoomed in: ${zoomed} > 1.5 × ${fit}`);
+  assert.is(await ctx.page.textContent(`${section} .zoom-level`), '156%');
+  await ctx.page.screenshot({ path: screenshotPath('inspect-zoomed-in.png'), fullPage: true });
+  await ctx.page.click(`${section} .zoom button[data-zoom="out"]`);
+  assert.ok((await svgWidth()) < zoomed, 'zoomed out');
+  // ctrl+wheel zooms too.
+  await ctx.page.hover(`${section} .diagram`);
+  await ctx.page.keyboard.down('Control');
+  await ctx.page.mouse.wheel(0, -100);
+  await ctx.page.keyboard.up('Control');
+  assert.is(await ctx.page.textContent(`${section} .zoom-level`), '138%');
+  await ctx.page.click(`${section} .zoom button[data-zoom="fit"]`);
+  assert.ok(Math.abs((await svgWidth()) - fit) <= 1, 'back to fit');
+});
+
 it('a WhatsApp dialog driven through the webhook moves the highlighted state on the open page', async (ctx) => {
   const chat = new Chat(ctx.svc.url, ctx.fake, PHONE);
   await chat.say('меню');

@@ -39,6 +39,8 @@
         box.innerHTML = svg;
         box.dataset.current = current ?? '';
         box.dataset.drawn = String(renderCount);
+        applyZoom(machine);
+        keepCurrentInView(machine);
       } catch (e) {
         box.textContent = `cannot draw this diagram: ${e.message}`;
       }
@@ -46,7 +48,56 @@
     return renderQueue;
   }
 
-  const view = { machines: [], selected: null, shown: new Map(), filter: '' };
+  const view = { machines: [], selected: null, shown: new Map(), filter: '', zoom: new Map() };
+
+  // Zoom: 1 fits the diagram to its box's width; the buttons and ctrl+wheel scale from there.
+  const ZOOM_MIN = 0.25;
+  const ZOOM_MAX = 6;
+  function applyZoom(machine) {
+    const s = $(`section[data-machine="${machine}"]`);
+    const svg = $('.diagram svg', s);
+    const zoom = view.zoom.get(machine) ?? 1;
+    $('.zoom-level', s).textContent = `${Math.round(zoom * 100)}%`;
+    if (!svg) return;
+    svg.style.maxWidth = 'none';
+    svg.style.width = `${zoom * 100}%`;
+    svg.removeAttribute('height');
+    svg.style.height = 'auto';
+  }
+  function setZoom(machine, zoom) {
+    view.zoom.set(machine, Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom)));
+    applyZoom(machine);
+    keepCurrentInView(machine);
+  }
+  /** Scrolls the diagram's box (not the page) so that the highlighted state is visible. */
+  function keepCurrentInView(machine) {
+    const box = $(`section[data-machine="${machine}"] .diagram`);
+    const node = $('svg g.node.current', box);
+    if (!box || !node) return;
+    const b = box.getBoundingClientRect();
+    const n = node.getBoundingClientRect();
+    const inside = n.left >= b.left && n.right <= b.right && n.top >= b.top && n.bottom <= b.bottom;
+    if (inside) return;
+    box.scrollLeft += n.left + n.width / 2 - (b.left + b.width / 2);
+    box.scrollTop += n.top + n.height / 2 - (b.top + b.height / 2);
+  }
+  function zoomBar(machine) {
+    const button = (text, title, action) => {
+      const b = el('button', { type: 'button', textContent: text, title });
+      b.dataset.zoom = action;
+      b.addEventListener('click', () => {
+        const z = view.zoom.get(machine) ?? 1;
+        setZoom(machine, action === 'in' ? z * 1.25 : action === 'out' ? z / 1.25 : 1);
+      });
+      return b;
+    };
+    return el('div', { className: 'zoom' }, [
+      button('−', 'zoom out', 'out'),
+      el('span', { className: 'zoom-level', textContent: '100%' }),
+      button('+', 'zoom in', 'in'),
+      button('fit', 'fit to width', 'fit'),
+    ]);
+  }
 
   function section(m) {
     const s = el('section', { className: 'machine' });
@@ -55,7 +106,10 @@
       el('h2', {}, [m.name, el('small', { textContent: ` v${m.version} · keys ${m.keyPrefix}…` })]),
       el('p', { className: 'description', textContent: m.description }),
       el('div', { className: 'cols' }, [
-        el('div', { className: 'diagram', textContent: 'drawing…' }),
+        el('div', { className: 'diagram-wrap' }, [
+          zoomBar(m.name),
+          el('div', { className: 'diagram', textContent: 'drawing…' }),
+        ]),
         el('div', { className: 'side' }, [
           el('h3', {}, ['Actors ', el('span', { className: 'count' })]),
           el('table', { className: 'actors' }, [
@@ -99,6 +153,15 @@
       ]),
     );
     $('.close', s).addEventListener('click', () => select(null));
+    $('.diagram', s).addEventListener(
+      'wheel',
+      (e) => {
+        if (!e.ctrlKey) return;
+        e.preventDefault();
+        setZoom(m.name, (view.zoom.get(m.name) ?? 1) * (e.deltaY < 0 ? 1.1 : 1 / 1.1));
+      },
+      { passive: false },
+    );
     return s;
   }
 
@@ -154,7 +217,7 @@
     if (view.shown.get(m.name) !== a.state && a.diagram) {
       view.shown.set(m.name, a.state);
       await draw(m.name, a.diagram, a.state);
-    }
+    } else keepCurrentInView(m.name);
   }
 
   let busy = false;
