@@ -141,6 +141,43 @@ it('a WhatsApp dialog driven through the webhook moves the highlighted state on 
   await ctx.page.screenshot({ path: screenshotPath('inspect-actor-asking-period.png'), fullPage: true });
 });
 
+it('history stepping: ◀ ▶ move the highlight over the stored transitions, with each one’s event and effects', async (ctx) => {
+  const detail = 'section[data-machine="whatsapp-menu"] .detail';
+  const label = () => ctx.page.textContent(`${detail} .step-label`);
+  await ctx.page.click(`${detail} .stepper .back`);
+  assert.is(await label(), 'step 2 of 2');
+  assert.match(
+    (await ctx.page.textContent(`${detail} .step-event`)) ?? '',
+    'BUTTON: active.menu → active.askingPeriod',
+  );
+  await ctx.page.click(`${detail} .stepper .back`);
+  assert.is(await label(), 'step 1 of 2');
+  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.menu"] svg`, { timeout: 5000 });
+  assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
+  assert.match((await ctx.page.textContent(`${detail} .step-event`)) ?? '', 'TEXT: idle → active.menu');
+  // The menu the step sent, in one line.
+  const effects = await ctx.page.$$eval(`${detail} .step-effects li`, (li) =>
+    li.map((e) => e.textContent ?? ''),
+  );
+  assert.is(effects.length, 1);
+  assert.match(effects[0] ?? '', /^whatsapp \S/);
+  assert.ok(await ctx.page.isDisabled(`${detail} .stepper .back`), 'nothing before the first');
+  assert.is(
+    await ctx.page.$eval(`${detail} table.history tr.stepped td:nth-child(2)`, (e) => e.textContent),
+    'TEXT',
+  );
+  await ctx.page.screenshot({ path: screenshotPath('inspect-history-step-1.png'), fullPage: true });
+  // A poll does not move the stepped highlight back.
+  await ctx.page.waitForTimeout(1300);
+  assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
+  await ctx.page.click(`${detail} .stepper .forward`);
+  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.askingPeriod"] svg`, { timeout: 5000 });
+  await ctx.page.click(`${detail} .stepper .forward`);
+  assert.is(await label(), 'live');
+  assert.ok(await ctx.page.isHidden(`${detail} .step`));
+  assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['askingPeriod']);
+});
+
 it('the page made no request to any other host and reported no error', async (ctx) => {
   assert.ok(ctx.watch.requests.some((u) => u.includes('/inspect/assets/mermaid.min.js')));
   assert.ok(ctx.watch.requests.filter((u) => u.includes('/inspect/actors.json')).length > 1, 'it polls');

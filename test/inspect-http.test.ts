@@ -124,7 +124,23 @@ test('actors.json: masked keys, filters, and one actor with its history and high
     assert.not.match(one.text, PHONE, q);
     const [a] = (one.json as { actors: Array<Record<string, unknown>> }).actors;
     assert.is(a?.key, 'wa:…4567', q);
-    assert.equal(a?.history, [{ at: a?.updatedAt, event: 'TEXT', from: 'idle', to: 'active.menu' }], q);
+    const history = a?.history as Array<Record<string, unknown>>;
+    assert.equal(
+      history.map(({ effects: _, ...h }) => h),
+      [{ at: a?.updatedAt, event: 'TEXT', from: 'idle', to: 'active.menu' }],
+      q,
+    );
+    // The step's effect: the menu sent back, summarised in one line (what the dry channel printed).
+    const effects = history[0]?.effects as Array<{ id: string; channel: string; summary: string }>;
+    assert.is(effects.length, 1, q);
+    assert.is(effects[0]?.channel, 'whatsapp', q);
+    assert.match(effects[0]?.id ?? '', /^[0-9a-f]{8}$/, q);
+    const summary = (effects[0]?.summary ?? '').replace(/…$/, '');
+    assert.ok(summary.length > 10, q);
+    assert.ok(
+      ctx.svc.printed.some((p) => p.replace(/\s+/g, ' ').includes(summary)),
+      `${q}: "${summary}" is what was sent`,
+    );
     assert.match(String(a?.diagram), /class active__menu current/, q);
     assert.match(String(a?.diagram), /class active currentParent/, q);
   }
@@ -132,6 +148,23 @@ test('actors.json: masked keys, filters, and one actor with its history and high
   assert.equal((none.json as { actors: unknown[] }).actors, []);
   const other = await http(`${ctx.svc.url}/inspect/actors.json?machine=gate-call`, { headers: auth });
   assert.equal((other.json as { actors: unknown[] }).actors, []);
+});
+
+test('diagram.json: a machine with any of its states highlighted (history stepping); 400 otherwise', async (ctx) => {
+  const res = await http(
+    `${ctx.svc.url}/inspect/diagram.json?machine=whatsapp-menu&state=active.askingPeriod`,
+    {
+      headers: auth,
+    },
+  );
+  assert.is(res.status, 200);
+  assert.is(
+    (res.json as { diagram: string }).diagram,
+    toMermaid(MACHINES['whatsapp-menu'].logic, { highlight: 'active.askingPeriod' }),
+  );
+  for (const q of ['machine=whatsapp-menu&state=nowhere', 'machine=nope&state=idle', 'machine=whatsapp-menu'])
+    assert.is((await http(`${ctx.svc.url}/inspect/diagram.json?${q}`, { headers: auth })).status, 400, q);
+  assert.is((await http(`${ctx.svc.url}/inspect/diagram.json?machine=whatsapp-menu&state=idle`)).status, 401);
 });
 
 test('actors.json: an unknown machine or a bad limit is a 400 that says why', async (ctx) => {

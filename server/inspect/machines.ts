@@ -1,5 +1,5 @@
 import type { AnyStateNode } from 'xstate';
-import { MACHINES } from '../../machines/index';
+import { MACHINES, type MachineName } from '../../machines/index';
 import { toMermaid } from './mermaid';
 
 /** A registered machine as the inspector describes it. */
@@ -37,4 +37,14 @@ export const machineInfo: () => MachineInfo[] = (() => {
 /** Every state node under `node`, depth first. */
 export function statesOf(node: AnyStateNode): AnyStateNode[] {
   return (Object.values(node.states) as AnyStateNode[]).flatMap((c) => [c, ...statesOf(c)]);
+}
+
+/**
+ * `machine`'s diagram with `state` (a label as the engine writes it, `a.b` or `a.b,c.d`) highlighted;
+ * undefined for an unknown machine or state.
+ */
+export function highlightedDiagram(machine: string, state: string): string | undefined {
+  const info = machineInfo().find((m) => m.name === machine);
+  if (!info || !state.split(',').every((s) => info.states.includes(s))) return undefined;
+  return toMermaid(MACHINES[machine as MachineName].logic, { highlight: state });
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Store } from '../../../storage/store';
 import { listActors } from '../../inspect/actors';
 import { readAsset } from '../../inspect/assets';
-import { machineInfo } from '../../inspect/machines';
+import { highlightedDiagram, machineInfo } from '../../inspect/machines';
 import { inspectPage } from '../../inspect/page';
 import { requireAdmin } from '../admin-auth';
 import { HttpError } from '../body';
@@ -11,7 +11,8 @@ import { HttpError } from '../body';
  * The inspector (ADMIN_TOKEN): `GET /inspect` (the page), `/inspect/machines.json` (the registry with
  * each machine's Mermaid diagram), `/inspect/actors.json?machine=&key=&id=&limit=` (live actors, phones
  * masked; a query that leaves one actor returns its history and highlighted diagram) and the page's
- * assets. The page polls the JSON once a second.
+ * assets, `/inspect/diagram.json?machine=&state=` (a diagram with that state highlighted: history
+ * stepping). The page polls the JSON once a second.
  */
 export function inspectRoutes(deps: { store: Store; adminToken: string }): Router {
   const router = new Router();
@@ -42,6 +43,13 @@ export function inspectRoutes(deps: { store: Store; adminToken: string }): Route
       id: text(ctx.query.id),
       limit,
     });
+  });
+
+  router.get('/inspect/diagram.json', guard, (ctx) => {
+    const diagram = highlightedDiagram(text(ctx.query.machine) ?? '', text(ctx.query.state) ?? '');
+    if (!diagram)
+      throw new HttpError(400, 'machine and state must name a registered machine and one of its states');
+    ctx.body = { diagram };
   });
 
   router.get('/inspect/assets/:name', guard, async (ctx) => {

@@ -48,7 +48,15 @@
     return renderQueue;
   }
 
-  const view = { machines: [], selected: null, shown: new Map(), filter: '', zoom: new Map() };
+  const view = {
+    machines: [],
+    selected: null,
+    detail: null,
+    step: null,
+    shown: new Map(),
+    filter: '',
+    zoom: new Map(),
+  };
 
   // Zoom: 1 fits the diagram to its box's width; the buttons and ctrl+wheel scale from there.
   const ZOOM_MIN = 0.25;
@@ -134,6 +142,31 @@
               ' · last event ',
               el('span', { className: 'event' }),
             ]),
+            el('div', { className: 'stepper' }, [
+              el('button', {
+                type: 'button',
+                className: 'back',
+                textContent: '◀',
+                title: 'the transition before',
+              }),
+              el('span', { className: 'step-label', textContent: 'live' }),
+              el('button', {
+                type: 'button',
+                className: 'forward',
+                textContent: '▶',
+                title: 'the transition after',
+              }),
+              el('button', {
+                type: 'button',
+                className: 'live',
+                textContent: 'live',
+                title: 'back to the current state',
+              }),
+            ]),
+            el('div', { className: 'step', hidden: true }, [
+              el('p', { className: 'step-event' }),
+              el('ul', { className: 'step-effects' }),
+            ]),
             el('table', { className: 'history' }, [
               el('thead', {}, [
                 el(
@@ -153,6 +186,9 @@
       ]),
     );
     $('.close', s).addEventListener('click', () => select(null));
+    $('.stepper .back', s).addEventListener('click', () => stepTo(m, 'back'));
+    $('.stepper .forward', s).addEventListener('click', () => stepTo(m, 'forward'));
+    $('.stepper .live', s).addEventListener('click', () => stepTo(m, 'live'));
     $('.diagram', s).addEventListener(
       'wheel',
       (e) => {
@@ -165,8 +201,23 @@
     return s;
   }
 
+  /**
+   * History stepping: `view.step` is null (live) or the index of a stored transition (oldest first);
+   * the diagram then highlights the state after it and the panel shows its event and effects.
+   */
+  function stepTo(m, where) {
+    const a = view.detail;
+    if (!a || a.machine !== m.name || a.history.length === 0) return;
+    const last = a.history.length - 1;
+    const at = view.step ?? last + 1;
+    const next = where === 'live' ? null : where === 'back' ? Math.max(0, at - 1) : at + 1;
+    view.step = next === null || next > last ? null : next;
+    void renderDetail(m, a);
+  }
+
   function select(actor) {
     const before = view.selected;
+    if (before?.id !== actor?.id) view.step = null;
     view.selected = actor ? { id: actor.id, machine: actor.machine } : null;
     for (const m of view.machines) {
       if (before?.machine === m.name && view.selected?.machine !== m.name) {
@@ -214,9 +265,33 @@
     );
     $('.history tbody', d).replaceChildren(...rows);
     $('.context', d).textContent = JSON.stringify(a.context, null, 2);
-    if (view.shown.get(m.name) !== a.state && a.diagram) {
-      view.shown.set(m.name, a.state);
-      await draw(m.name, a.diagram, a.state);
+    view.detail = a;
+    if (view.step !== null && view.step >= a.history.length) view.step = null;
+    const step = view.step === null ? null : a.history[view.step];
+    rows[a.history.length - 1 - (view.step ?? -1)]?.classList.add('stepped');
+    $('.step-label', d).textContent = step ? `step ${view.step + 1} of ${a.history.length}` : 'live';
+    $('.stepper .forward', d).disabled = !step;
+    $('.stepper .live', d).disabled = !step;
+    $('.stepper .back', d).disabled = a.history.length === 0 || view.step === 0;
+    $('.step', d).hidden = !step;
+    if (step) {
+      $('.step-event', d).textContent = `${when(step.at)} · ${step.event}: ${step.from} → ${step.to}`;
+      const effects = step.effects ?? [];
+      $('.step-effects', d).replaceChildren(
+        ...(effects.length === 0
+          ? [el('li', { className: 'none', textContent: 'no effects' })]
+          : effects.map((e) => el('li', {}, [el('b', { textContent: e.channel }), ` ${e.summary}`]))),
+      );
+    }
+    const target = step ? step.to : a.state;
+    if (view.shown.get(m.name) !== target) {
+      const diagram = step
+        ? (await getJson(`/inspect/diagram.json?${new URLSearchParams({ machine: m.name, state: target })}`))
+            .diagram
+        : a.diagram;
+      if (!diagram) return;
+      view.shown.set(m.name, target);
+      await draw(m.name, diagram, target);
     } else keepCurrentInView(m.name);
   }
 
