@@ -178,6 +178,35 @@ it('history stepping: ◀ ▶ move the highlight over the stored transitions, wi
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['askingPeriod']);
 });
 
+/** The participants a sequence diagram shows, sorted (Mermaid draws each twice: top and bottom). */
+const sequenceActors = async (page: Page, machine: string) =>
+  [
+    ...new Set(
+      await page.$$eval(`section[data-machine="${machine}"] .sequence-diagram svg text.actor`, (t) =>
+        t.map((e) => e.textContent?.trim() ?? ''),
+      ),
+    ),
+  ].sort();
+
+it('the sequence view of a WhatsApp actor: the employee, the dialog, each event, commit and send', async (ctx) => {
+  const section = 'section[data-machine="whatsapp-menu"]';
+  await ctx.page.click(`${section} .show-sequence`);
+  await ctx.page.waitForSelector(`${section} .sequence-diagram svg`, { timeout: 5000 });
+  assert.equal(await sequenceActors(ctx.page, 'whatsapp-menu'), ['WhatsApp employee', 'wa:…0123'].sort());
+  const text = (await ctx.page.textContent(`${section} .sequence-diagram svg`)) ?? '';
+  for (const m of [
+    'TEXT',
+    'commit: idle → active.menu',
+    'BUTTON',
+    'commit: active.menu → active.askingPeriod',
+  ])
+    assert.match(text, m);
+  assert.match(text, /whatsapp: \S/, 'the messages sent');
+  await ctx.page
+    .locator(`${section} .sequence`)
+    .screenshot({ path: screenshotPath('inspect-sequence-whatsapp.png') });
+});
+
 it('the page made no request to any other host and reported no error', async (ctx) => {
   assert.ok(ctx.watch.requests.some((u) => u.includes('/inspect/assets/mermaid.min.js')));
   assert.ok(ctx.watch.requests.filter((u) => u.includes('/inspect/actors.json')).length > 1, 'it polls');

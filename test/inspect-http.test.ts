@@ -1,11 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyStateNode } from 'xstate';
+import { commandUpdate, contactUpdate } from '../fixtures/telegram';
 import { textMessage } from '../fixtures/whatsapp';
+import { formBody } from '../fixtures/zadarma';
 import { MACHINES } from '../machines/index';
+import { planZadarma } from '../scripts/simulate-gate';
 import { statesOf } from '../server/inspect/machines';
 import { toMermaid } from '../server/inspect/mermaid';
-import { http, startTestService, type TestService } from './helpers/service';
+import { eventually, http, startTestService, type TestService } from './helpers/service';
 
 /** The inspector's HTTP side: the guard, the JSON endpoints and the assets (the page: browser-inspect). */
 const TOKEN = 'inspect-test-token-0123';
@@ -165,6 +168,84 @@ test('diagram.json: a machine with any of its states highlighted (history steppi
   for (const q of ['machine=whatsapp-menu&state=nowhere', 'machine=nope&state=idle', 'machine=whatsapp-menu'])
     assert.is((await http(`${ctx.svc.url}/inspect/diagram.json?${q}`, { headers: auth })).status, 400, q);
   assert.is((await http(`${ctx.svc.url}/inspect/diagram.json?machine=whatsapp-menu&state=idle`)).status, 401);
+});
+
+test('sequence.json: a gate command across the chat, its call, Zadarma’s callback and webhooks, and the replies', async () => {
+  const svc = await startTestService({ ADMIN_TOKEN: TOKEN, ALLOWED_PHONES: '0501112233' });
+  try {
+    const tg = (body: unknown) => http(`${svc.url}/telegram/webhook`, { body });
+    assert.is((await tg(contactUpdate({ userId: 42, phone: '0501112233' }))).status, 200);
+    assert.is((await tg(commandUpdate({ userId: 42, text: '/hvirtka' }))).status, 200);
+    const actors = async (q: string) =>
+      (
+        (await http(`${svc.url}/inspect/actors.json?${q}`, { headers: auth })).json as {
+          actors: Array<{ id: string; key: string; state: string }>;
+        }
+      ).actors;
+    // Zadarma (dry) accepted the callback request: the call waits for the relay's webhooks.
+    const call = await eventually(
+      async () => (await actors('machine=gate-call')).find((a) => a.state === 'live.pending'),
+      10_000,
+      'a pending call',
+    );
+    const [end] = planZadarma(['end'], { gate: 'hvirtka', disposition: 'cancel', duration: 5 });
+    const res = await http(`${svc.url}/zadarma/webhook`, {
+      raw: formBody(end?.body as Record<string, string>),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.is(res.status, 200);
+    await eventually(
+      async () => (await actors(`id=${call.id}`))[0]?.state === 'opened',
+      5000,
+      'the call opened',
+    );
+    await eventually(() => svc.printed.some((t) => t.includes('Хвіртка відчинено')), 5000, 'the reply sent');
+
+    const chat = (await actors('key=tg:42'))[0];
+    // The same conversation whichever of its actors is asked about (by key or by id).
+    const fromChat = await http(`${svc.url}/inspect/sequence.json?key=tg:42`, { headers: auth });
+    const fromCall = await http(`${svc.url}/inspect/sequence.json?id=${call.id}`, { headers: auth });
+    assert.is(fromChat.status, 200);
+    assert.equal(fromCall.json, fromChat.json);
+    const seq = fromChat.json as {
+      participants: Array<{ id: string; label: string }>;
+      messages: Array<{ from: string; to: string; text: string }>;
+      mermaid: string;
+    };
+    const label = (id: string) => seq.participants.find((p) => p.id === id)?.label;
+    assert.equal(
+      seq.participants.map((p) => p.label),
+      ['Telegram user', chat?.key, call.key, 'Zadarma', 'Admin alerts'],
+    );
+    const lines = seq.messages.map((m) => `${label(m.from)} → ${label(m.to)}: ${m.text}`);
+    const at = (re: RegExp) => {
+      const i = lines.findIndex((l) => re.test(l));
+      assert.ok(i >= 0, `${re} in\n${lines.join('\n')}`);
+      return i;
+    };
+    const steps = [
+      at(/^Telegram user → tg:42: CONTACT/),
+      at(/^Telegram user → tg:42: GATE$/),
+      at(/^tg:42 → call:hvirtka:[0-9a-f-]+: gate: gate=hvirtka source=telegram/),
+      at(/^call:hvirtka:\S+ → call:hvirtka:\S+: REQUEST → commit: new → live\.initiated$/),
+      at(/^call:hvirtka:\S+ → Zadarma: callback request: gate=hvirtka to=…0001$/),
+      at(/^Zadarma → call:hvirtka:\S+: API_OK$/),
+      at(/^Zadarma → call:hvirtka:\S+: CALL_END \(webhook NOTIFY_END\)$/),
+      at(/^call:hvirtka:\S+ → Telegram user: telegram: .*відчинено/),
+    ];
+    assert.equal(
+      steps,
+      [...steps].sort((a, b) => a - b),
+      `in order:\n${lines.join('\n')}`,
+    );
+    assert.not.match(fromChat.text, '0501112233', 'phones masked');
+    assert.match(seq.mermaid, /^sequenceDiagram\n {2}participant tgUser as Telegram user\n/);
+    assert.is(seq.mermaid.split('\n').filter((l) => /->>|Note over/.test(l)).length, seq.messages.length);
+    assert.is((await http(`${svc.url}/inspect/sequence.json?key=tg:999`, { headers: auth })).status, 404);
+    assert.is((await http(`${svc.url}/inspect/sequence.json?key=tg:42`)).status, 401);
+  } finally {
+    await svc.stop();
+  }
 });
 
 test('actors.json: an unknown machine or a bad limit is a 400 that says why', async (ctx) => {

@@ -24,6 +24,8 @@ function summaryOf(payload: Record<string, unknown>): string {
   const text = firstText(payload, 0);
   if (text !== undefined) return text;
   return Object.entries(payload)
+    // Times (`askedAt`) say nothing the history entry does not.
+    .filter(([k]) => !k.endsWith('At'))
     .filter(([, v]) => typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number')
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');

@@ -4,6 +4,7 @@ import { listActors } from '../../inspect/actors';
 import { readAsset } from '../../inspect/assets';
 import { highlightedDiagram, machineInfo } from '../../inspect/machines';
 import { inspectPage } from '../../inspect/page';
+import { sequenceOf } from '../../inspect/sequence';
 import { requireAdmin } from '../admin-auth';
 import { HttpError } from '../body';
 
@@ -12,7 +13,8 @@ import { HttpError } from '../body';
  * each machine's Mermaid diagram), `/inspect/actors.json?machine=&key=&id=&limit=` (live actors, phones
  * masked; a query that leaves one actor returns its history and highlighted diagram) and the page's
  * assets, `/inspect/diagram.json?machine=&state=` (a diagram with that state highlighted: history
- * stepping). The page polls the JSON once a second.
+ * stepping), `/inspect/sequence.json?key=|id=` (the conversation across actors around one: a Mermaid
+ * sequence diagram). The page polls the JSON once a second.
  */
 export function inspectRoutes(deps: { store: Store; adminToken: string }): Router {
   const router = new Router();
@@ -50,6 +52,13 @@ export function inspectRoutes(deps: { store: Store; adminToken: string }): Route
     if (!diagram)
       throw new HttpError(400, 'machine and state must name a registered machine and one of its states');
     ctx.body = { diagram };
+  });
+
+  router.get('/inspect/sequence.json', guard, (ctx) => {
+    const which = text(ctx.query.key) ?? text(ctx.query.id);
+    const sequence = which ? sequenceOf(deps.store, which.slice(0, 200)) : undefined;
+    if (!sequence) throw new HttpError(404, 'no such actor (give its key or id)');
+    ctx.body = sequence;
   });
 
   router.get('/inspect/assets/:name', guard, async (ctx) => {

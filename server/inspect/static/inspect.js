@@ -53,6 +53,7 @@
     selected: null,
     detail: null,
     step: null,
+    sequence: false,
     shown: new Map(),
     filter: '',
     zoom: new Map(),
@@ -162,6 +163,12 @@
                 textContent: 'live',
                 title: 'back to the current state',
               }),
+              el('button', {
+                type: 'button',
+                className: 'show-sequence',
+                textContent: 'Sequence',
+                title: 'this conversation across its actors',
+              }),
             ]),
             el('div', { className: 'step', hidden: true }, [
               el('p', { className: 'step-event' }),
@@ -184,8 +191,23 @@
           ]),
         ]),
       ]),
+      el('div', { className: 'sequence', hidden: true }, [
+        el('h3', {}, [
+          'Sequence ',
+          el('button', { type: 'button', className: 'hide-sequence', textContent: '×', title: 'hide' }),
+        ]),
+        el('div', { className: 'sequence-diagram' }),
+      ]),
     );
     $('.close', s).addEventListener('click', () => select(null));
+    $('.show-sequence', s).addEventListener('click', () => {
+      view.sequence = true;
+      void refresh();
+    });
+    $('.hide-sequence', s).addEventListener('click', () => {
+      view.sequence = false;
+      $('.sequence', s).hidden = true;
+    });
     $('.stepper .back', s).addEventListener('click', () => stepTo(m, 'back'));
     $('.stepper .forward', s).addEventListener('click', () => stepTo(m, 'forward'));
     $('.stepper .live', s).addEventListener('click', () => stepTo(m, 'live'));
@@ -215,9 +237,34 @@
     void renderDetail(m, a);
   }
 
+  /** The conversation across actors around `a` (a Mermaid sequence diagram), redrawn when it changes. */
+  async function renderSequence(m, a) {
+    const box = $(`section[data-machine="${m.name}"] .sequence`);
+    const seq = await getJson(`/inspect/sequence.json?id=${encodeURIComponent(a.id)}`);
+    box.hidden = false;
+    const target = $('.sequence-diagram', box);
+    if (target.dataset.text === seq.mermaid && target.dataset.id === a.id) return;
+    renderQueue = renderQueue.then(async () => {
+      try {
+        const { svg } = await window.mermaid.render(`sequence-${++renderCount}`, seq.mermaid);
+        target.innerHTML = svg;
+        target.dataset.text = seq.mermaid;
+        target.dataset.id = a.id;
+        target.dataset.participants = String(seq.participants.length);
+      } catch (e) {
+        target.textContent = `cannot draw this sequence: ${e.message}`;
+      }
+    });
+    await renderQueue;
+  }
+
   function select(actor) {
     const before = view.selected;
-    if (before?.id !== actor?.id) view.step = null;
+    if (before?.id !== actor?.id) {
+      view.step = null;
+      view.sequence = false;
+      for (const box of document.querySelectorAll('.sequence')) box.hidden = true;
+    }
     view.selected = actor ? { id: actor.id, machine: actor.machine } : null;
     for (const m of view.machines) {
       if (before?.machine === m.name && view.selected?.machine !== m.name) {
@@ -283,6 +330,7 @@
           : effects.map((e) => el('li', {}, [el('b', { textContent: e.channel }), ` ${e.summary}`]))),
       );
     }
+    if (view.sequence) await renderSequence(m, a);
     const target = step ? step.to : a.state;
     if (view.shown.get(m.name) !== target) {
       const diagram = step
