@@ -13,6 +13,7 @@ import { createApp } from './http/app';
 import { attendanceRoutes } from './http/routes/attendance';
 import { healthRoutes } from './http/routes/health';
 import { inspectRoutes } from './http/routes/inspect';
+import { inspectorOpen } from './inspect/open-mode';
 import type { Logger } from './lib/log';
 import { VERSION } from './lib/version';
 import { adminAlerts } from './wiring/alerts';
@@ -93,11 +94,16 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
     telegram: config.telegram.mode,
     zadarma: config.zadarma.mode,
   };
+  let selfUrl = '';
   // Admin pages exist only with ADMIN_TOKEN set (otherwise 404).
   const adminToken = config.adminToken;
   const admin = adminToken
     ? [
-        inspectRoutes({ store, adminToken }),
+        inspectRoutes({
+          store,
+          adminToken,
+          ...(inspectorOpen(config) ? { playground: { engine, config, selfUrl: () => selfUrl } } : {}),
+        }),
         attendanceRoutes({ store, adminToken, timezone: config.timezone, clock }),
       ]
     : [];
@@ -124,6 +130,7 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+  selfUrl = url;
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

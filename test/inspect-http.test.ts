@@ -248,6 +248,70 @@ test('sequence.json: a gate command across the chat, its call, Zadarma’s callb
   }
 });
 
+test('playground: only in the open development mode (dev, no live channel, loopback); 404 otherwise', async (ctx) => {
+  const machines = await http(`${ctx.svc.url}/inspect/machines.json`, { headers: auth });
+  assert.is((machines.json as { playground: boolean }).playground, true, 'dev, every channel dry, 127.0.0.1');
+  // A live channel (WhatsApp with a key) closes it, whatever else.
+  const live = await startTestService({
+    ADMIN_TOKEN: TOKEN,
+    D360_API_KEY: 'playground-live-key',
+    D360_BASE_URL: 'http://127.0.0.1:9',
+  });
+  try {
+    const res = await http(`${live.url}/inspect/playground`, {
+      headers: auth,
+      body: { kind: 'whatsapp', text: 'меню' },
+    });
+    assert.is(res.status, 404);
+    const m = await http(`${live.url}/inspect/machines.json`, { headers: auth });
+    assert.is((m.json as { playground: boolean }).playground, false);
+    assert.equal(live.engine.store.all('actors'), [], 'nothing was played');
+  } finally {
+    await live.stop();
+  }
+});
+
+test('playground: a WhatsApp employee, a Telegram user and a typed event move their actors', async (ctx) => {
+  const play = async (body: unknown) => {
+    const res = await http(`${ctx.svc.url}/inspect/playground`, { headers: auth, body });
+    return { status: res.status, text: res.text, ...(res.json as Record<string, unknown>) } as {
+      status: number;
+      text: string;
+      actor?: { id: string; machine: string; state: string };
+    };
+  };
+  const menu = await play({ kind: 'whatsapp', from: '79990000002', text: 'меню' });
+  assert.is(menu.status, 200, menu.text);
+  assert.equal(menu.actor?.machine, 'whatsapp-menu');
+  assert.is(menu.actor?.state, 'active.menu');
+  const period = await play({ kind: 'whatsapp', from: '79990000002', button: 'FILL_PERIOD' });
+  assert.is(period.actor?.state, 'active.askingPeriod');
+  assert.is(period.actor?.id, menu.actor?.id);
+  // Through the real webhook: the dry channel printed the question.
+  assert.ok(ctx.svc.printed.some((t) => t.includes('79990000002') || t.includes('…0002')));
+
+  const typed = await play({ kind: 'event', id: menu.actor?.id, type: 'TEXT', fields: { text: 'меню' } });
+  assert.is(typed.status, 200, typed.text);
+  const stored = ctx.svc.engine.store.get<{ lastEvent: string; history: Array<{ ref?: string }> }>(
+    'actors',
+    'wa:79990000002',
+  );
+  assert.is(stored?.lastEvent, 'TEXT');
+  assert.match(stored?.history.at(-1)?.ref ?? '', /^playground:/);
+  const unknown = await play({ kind: 'event', id: menu.actor?.id, type: 'NOPE' });
+  assert.is(unknown.status, 400);
+  assert.match(unknown.text, 'knows the events BUTTON, LIST');
+
+  const tg = await play({ kind: 'telegram', user: 77, text: '/start' });
+  assert.is(tg.status, 200, tg.text);
+  assert.is(tg.actor?.machine, 'telegram-chat');
+  const noCall = await play({ kind: 'zadarma', gate: 'hvirtka', event: 'end' });
+  assert.is(noCall.status, 400);
+  assert.match(noCall.text, 'no call under way');
+  assert.is((await play({ kind: 'nothing' })).status, 400);
+  assert.is((await play({ kind: 'event', key: 'wa:nobody', type: 'TEXT' })).status, 400);
+});
+
 test('actors.json: an unknown machine or a bad limit is a 400 that says why', async (ctx) => {
   const bad = await http(`${ctx.svc.url}/inspect/actors.json?machine=nope`, { headers: auth });
   assert.is(bad.status, 400);

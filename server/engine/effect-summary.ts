@@ -23,12 +23,14 @@ export function summariseEffects(effects: readonly EffectRow[]): HistoryEffect[]
 function summaryOf(payload: Record<string, unknown>): string {
   const text = firstText(payload, 0);
   if (text !== undefined) return text;
-  return Object.entries(payload)
-    // Times (`askedAt`) say nothing the history entry does not.
-    .filter(([k]) => !k.endsWith('At'))
-    .filter(([, v]) => typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
+  return (
+    Object.entries(payload)
+      // Times (`askedAt`) say nothing the history entry does not.
+      .filter(([k]) => !k.endsWith('At'))
+      .filter(([, v]) => typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')
+  );
 }
 
 /** The first `text` or `body` string inside a message payload (WhatsApp and Telegram messages). */

@@ -11,6 +11,8 @@ export interface MachineInfo {
   /** Every state, as the engine labels them (`menu`, `call.pending`). */
   states: string[];
   finalStates: string[];
+  /** The event types it handles (the playground's typed events). */
+  events: string[];
   mermaid: string;
 }
 
@@ -27,6 +29,7 @@ export const machineInfo: () => MachineInfo[] = (() => {
         description: m.description,
         states: nodes.map((n) => n.path.join('.')),
         finalStates: nodes.filter((n) => n.type === 'final').map((n) => n.path.join('.')),
+        events: [...m.logic.events],
         mermaid: toMermaid(m.logic),
       };
     });

@@ -4,9 +4,10 @@ import { listActors } from '../../inspect/actors';
 import { readAsset } from '../../inspect/assets';
 import { highlightedDiagram, machineInfo } from '../../inspect/machines';
 import { inspectPage } from '../../inspect/page';
+import { type PlaygroundDeps, PlaygroundError, type PlaygroundRequest, play } from '../../inspect/playground';
 import { sequenceOf } from '../../inspect/sequence';
 import { requireAdmin } from '../admin-auth';
-import { HttpError } from '../body';
+import { HttpError, readJson } from '../body';
 
 /**
  * The inspector (ADMIN_TOKEN): `GET /inspect` (the page), `/inspect/machines.json` (the registry with
@@ -14,9 +15,13 @@ import { HttpError } from '../body';
  * masked; a query that leaves one actor returns its history and highlighted diagram) and the page's
  * assets, `/inspect/diagram.json?machine=&state=` (a diagram with that state highlighted: history
  * stepping), `/inspect/sequence.json?key=|id=` (the conversation across actors around one: a Mermaid
- * sequence diagram). The page polls the JSON once a second.
+ * sequence diagram) and, in the open development mode only, `POST /inspect/playground`. The page polls the JSON once a second.
  */
-export function inspectRoutes(deps: { store: Store; adminToken: string }): Router {
+export function inspectRoutes(deps: {
+  store: Store;
+  adminToken: string;
+  playground?: PlaygroundDeps;
+}): Router {
   const router = new Router();
   const guard = requireAdmin(deps.adminToken);
   const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -27,7 +32,7 @@ export function inspectRoutes(deps: { store: Store; adminToken: string }): Route
   });
 
   router.get('/inspect/machines.json', guard, (ctx) => {
-    ctx.body = { machines: machineInfo() };
+    ctx.body = { machines: machineInfo(), playground: deps.playground !== undefined };
   });
 
   router.get('/inspect/actors.json', guard, (ctx) => {
@@ -60,6 +65,20 @@ export function inspectRoutes(deps: { store: Store; adminToken: string }): Route
     if (!sequence) throw new HttpError(404, 'no such actor (give its key or id)');
     ctx.body = sequence;
   });
+
+  const playground = deps.playground;
+  // Mounted only in the open development mode (server/inspect/open-mode.ts): 404 otherwise.
+  if (playground)
+    router.post('/inspect/playground', guard, async (ctx) => {
+      const req = (await readJson(ctx, 16 * 1024)) as PlaygroundRequest;
+      if (!req || typeof req !== 'object') throw new HttpError(400, 'a JSON object, please');
+      try {
+        ctx.body = await play(playground, req);
+      } catch (e) {
+        if (e instanceof PlaygroundError) throw new HttpError(400, e.message);
+        throw e;
+      }
+    });
 
   router.get('/inspect/assets/:name', guard, async (ctx) => {
     const asset = await readAsset(ctx.params.name ?? '');
