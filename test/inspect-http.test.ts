@@ -250,7 +250,11 @@ test('sequence.json: a gate command across the chat, its call, Zadarma’s callb
 
 test('playground: only in the open development mode (dev, no live channel, loopback); 404 otherwise', async (ctx) => {
   const machines = await http(`${ctx.svc.url}/inspect/machines.json`, { headers: auth });
-  assert.is((machines.json as { playground: boolean }).playground, true, 'dev, every channel dry, 127.0.0.1');
+  assert.equal(
+    (machines.json as { playground: unknown }).playground,
+    { gates: ['hvirtka', 'vorota'] },
+    'dev, every channel dry, 127.0.0.1: the playground, with the dev gates',
+  );
   // A live channel (WhatsApp with a key) closes it, whatever else.
   const live = await startTestService({
     ADMIN_TOKEN: TOKEN,
@@ -264,7 +268,7 @@ test('playground: only in the open development mode (dev, no live channel, loopb
     });
     assert.is(res.status, 404);
     const m = await http(`${live.url}/inspect/machines.json`, { headers: auth });
-    assert.is((m.json as { playground: boolean }).playground, false);
+    assert.is((m.json as { playground: unknown }).playground, false);
     assert.equal(live.engine.store.all('actors'), [], 'nothing was played');
   } finally {
     await live.stop();
@@ -301,6 +305,17 @@ test('playground: a WhatsApp employee, a Telegram user and a typed event move th
   const unknown = await play({ kind: 'event', id: menu.actor?.id, type: 'NOPE' });
   assert.is(unknown.status, 400);
   assert.match(unknown.text, 'knows the events BUTTON, LIST');
+
+  // An event without the facts its machine needs: refused, nothing committed.
+  const partial = await play({
+    kind: 'event',
+    id: menu.actor?.id,
+    type: 'BUTTON',
+    fields: { id: 'FILL_TODAY' },
+  });
+  assert.is(partial.status, 400, partial.text);
+  assert.match(partial.text, 'whatsapp-menu cannot take this BUTTON');
+  assert.is(ctx.svc.engine.store.get<{ lastEvent: string }>('actors', 'wa:79990000002')?.lastEvent, 'TEXT');
 
   const tg = await play({ kind: 'telegram', user: 77, text: '/start' });
   assert.is(tg.status, 200, tg.text);

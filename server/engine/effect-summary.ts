@@ -47,5 +47,7 @@ function firstText(value: unknown, depth: number): string | undefined {
 
 function oneLine(text: string): string {
   const flat = maskPhones(text.replace(/\s+/g, ' ').trim());
-  return flat.length > EFFECT_SUMMARY_CHARS ? `${flat.slice(0, EFFECT_SUMMARY_CHARS - 1)}…` : flat;
+  // By code points: an emoji cut in half is not text.
+  const chars = Array.from(flat);
+  return chars.length > EFFECT_SUMMARY_CHARS ? `${chars.slice(0, EFFECT_SUMMARY_CHARS - 1).join('')}…` : flat;
 }

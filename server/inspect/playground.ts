@@ -139,12 +139,19 @@ export async function play(deps: PlaygroundDeps, req: PlaygroundRequest): Promis
       if (!known.includes(req.type))
         throw new PlaygroundError(`${actor.machine} knows the events ${known.join(', ')}`);
       const fields = req.fields && typeof req.fields === 'object' ? req.fields : {};
-      await engine.dispatch({
-        key: actor.key,
-        machine: actor.machine,
-        dedupeKey: `playground:${randomUUID()}`,
-        event: ({ now }) => ({ now, ...fields, type: req.type }),
-      });
+      // Nothing is committed when the machine or its binding cannot take the event as typed.
+      await engine
+        .dispatch({
+          key: actor.key,
+          machine: actor.machine,
+          dedupeKey: `playground:${randomUUID()}`,
+          event: ({ now }) => ({ now, ...fields, type: req.type }),
+        })
+        .catch((e: Error) => {
+          throw new PlaygroundError(
+            `${actor.machine} cannot take this ${req.type}: ${e.message}`.slice(0, 300),
+          );
+        });
       return after(200, actor.key);
     }
     default:

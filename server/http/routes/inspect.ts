@@ -32,7 +32,8 @@ export function inspectRoutes(deps: {
   });
 
   router.get('/inspect/machines.json', guard, (ctx) => {
-    ctx.body = { machines: machineInfo(), playground: deps.playground !== undefined };
+    const gates = deps.playground ? Object.keys(deps.playground.config.gates.relays) : undefined;
+    ctx.body = { machines: machineInfo(), playground: gates ? { gates } : false };
   });
 
   router.get('/inspect/actors.json', guard, (ctx) => {
