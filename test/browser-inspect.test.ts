@@ -90,8 +90,22 @@ it('diagrams fit their box by default; zoom in, out and back to fit changes thei
   const section = 'section[data-machine="gate-call"]';
   const svgWidth = () => ctx.page.$eval(`${section} .diagram svg`, (e) => e.getBoundingClientRect().width);
   const boxWidth = await ctx.page.$eval(`${section} .diagram`, (e) => e.clientWidth);
+  const natural = await ctx.page.$eval(`${section} .diagram svg`, (e) =>
+    Number(e.getAttribute('viewBox')?.split(/\s+/)[2]),
+  );
   const fit = await svgWidth();
-  assert.ok(Math.abs(fit - boxWidth) <= 2, `fit to width: svg ${fit} in a box of ${boxWidth}`);
+  // The box's width, unless that would blow a small diagram up past twice its size.
+  const expected = Math.min(boxWidth, natural * 2);
+  assert.ok(Math.abs(fit - expected) <= 2, `fit to width: svg ${fit}, box ${boxWidth}, natural ${natural}`);
+  // Every machine: as wide as its box or at twice its own size, never wider than the box.
+  const all = await ctx.page.$$eval('section.machine .diagram', (boxes) =>
+    boxes.map((b) => {
+      const svg = b.querySelector('svg');
+      const w = Number(svg?.getAttribute('viewBox')?.split(/\s+/)[2]);
+      return { box: b.clientWidth, svg: svg?.getBoundingClientRect().width ?? 0, natural: w };
+    }),
+  );
+  for (const d of all) assert.ok(Math.abs(d.svg - Math.min(d.box, d.natural * 2)) <= 2, JSON.stringify(d));
   await ctx.page.click(`${section} .zoom button[data-zoom="in"]`);
   await ctx.page.click(`${section} .zoom button[data-zoom="in"]`);
   const zoomed = await svgWidth();

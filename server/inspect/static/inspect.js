@@ -62,14 +62,18 @@
   // Zoom: 1 fits the diagram to its box's width; the buttons and ctrl+wheel scale from there.
   const ZOOM_MIN = 0.25;
   const ZOOM_MAX = 6;
+  const FIT_MAX_SCALE = 2;
   function applyZoom(machine) {
     const s = $(`section[data-machine="${machine}"]`);
     const svg = $('.diagram svg', s);
     const zoom = view.zoom.get(machine) ?? 1;
     $('.zoom-level', s).textContent = `${Math.round(zoom * 100)}%`;
     if (!svg) return;
+    // Fit: the box's width, but a small diagram is not blown up past twice its own size.
+    const natural = svg.viewBox?.baseVal?.width || svg.getBoundingClientRect().width;
+    const fit = Math.min($('.diagram', s).clientWidth, natural * FIT_MAX_SCALE);
     svg.style.maxWidth = 'none';
-    svg.style.width = `${zoom * 100}%`;
+    svg.style.width = `${Math.round(fit * zoom)}px`;
     svg.removeAttribute('height');
     svg.style.height = 'auto';
   }
@@ -509,6 +513,9 @@
     });
     await refresh();
     setInterval(refresh, POLL_MS);
+    addEventListener('resize', () => {
+      for (const m of view.machines) applyZoom(m.name);
+    });
   }
 
   start().catch((e) => {
