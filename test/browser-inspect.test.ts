@@ -192,6 +192,31 @@ it('history stepping: ◀ ▶ move the highlight over the stored transitions, wi
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['askingPeriod']);
 });
 
+it('zoomed far in, the selected actor’s state is scrolled into view of its diagram', async (ctx) => {
+  const section = 'section[data-machine="whatsapp-menu"]';
+  for (let i = 0; i < 6; i++) await ctx.page.click(`${section} .zoom button[data-zoom="in"]`);
+  assert.is(await ctx.page.textContent(`${section} .zoom-level`), '381%');
+  // Scrolled away by hand; the next poll brings the state back.
+  await ctx.page.$eval(`${section} .diagram`, (b) => b.scrollTo(0, 0));
+  await ctx.page.waitForTimeout(1300);
+  const where = await ctx.page.$eval(`${section} .diagram`, (b) => {
+    const box = b.getBoundingClientRect();
+    const node = b.querySelector('svg g.node.current')?.getBoundingClientRect();
+    return {
+      box: [box.left, box.top, box.right, box.bottom],
+      node: node && [node.left, node.top, node.right, node.bottom],
+    };
+  });
+  const [l, t, r, btm] = where.box;
+  const [nl, nt, nr, nb] = where.node ?? [];
+  assert.ok(
+    (nl ?? -1) >= (l ?? 0) && (nr ?? 0) <= (r ?? 0) && (nt ?? -1) >= (t ?? 0) && (nb ?? 0) <= (btm ?? 0),
+    JSON.stringify(where),
+  );
+  await ctx.page.screenshot({ path: screenshotPath('inspect-zoomed-state-in-view.png') });
+  await ctx.page.click(`${section} .zoom button[data-zoom="fit"]`);
+});
+
 /** The participants a sequence diagram shows, sorted (Mermaid draws each twice: top and bottom). */
 const sequenceActors = async (page: Page, machine: string) =>
   [
