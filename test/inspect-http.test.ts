@@ -324,6 +324,13 @@ test('playground: a WhatsApp employee, a Telegram user and a typed event move th
   assert.is(noCall.status, 400);
   assert.match(noCall.text, 'no call under way');
   assert.is((await play({ kind: 'nothing' })).status, 400);
+  // Not as a form or plain text (what another site's page could send without asking).
+  const plain = await http(`${ctx.svc.url}/inspect/playground`, {
+    headers: { ...auth, 'content-type': 'text/plain' },
+    raw: JSON.stringify({ kind: 'telegram', user: 78, text: '/start' }),
+  });
+  assert.is(plain.status, 415);
+  assert.is(ctx.svc.engine.store.get('actors', 'tg:78'), undefined);
   assert.is((await play({ kind: 'event', key: 'wa:nobody', type: 'TEXT' })).status, 400);
 });
 

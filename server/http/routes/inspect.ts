@@ -71,6 +71,8 @@ export function inspectRoutes(deps: {
   // Mounted only in the open development mode (server/inspect/open-mode.ts): 404 otherwise.
   if (playground)
     router.post('/inspect/playground', guard, async (ctx) => {
+      // JSON only: another site's page cannot send it without a CORS preflight, which is never granted.
+      if (!ctx.is('application/json')) throw new HttpError(415, 'send application/json');
       const req = (await readJson(ctx, 16 * 1024)) as PlaygroundRequest;
       if (!req || typeof req !== 'object') throw new HttpError(400, 'a JSON object, please');
       try {
