@@ -95,12 +95,24 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
     telegram: config.telegram.mode,
     zadarma: config.zadarma.mode,
   };
+  let selfUrl = '';
   // Admin pages exist only with ADMIN_TOKEN set (otherwise 404); the inspector also when it is open
-  // (a dry development run on loopback). Attendance carries personal data: always behind the token.
+  // (a dry development run on loopback), and only then its playground. Attendance carries personal
+  // data: always behind the token.
   const adminToken = config.adminToken;
   const open = inspectorOpen(config);
   const admin = [
-    ...(adminToken || open ? [inspectRoutes({ store, adminToken, open, clock })] : []),
+    ...(adminToken || open
+      ? [
+          inspectRoutes({
+            store,
+            adminToken,
+            open,
+            clock,
+            ...(open ? { playground: { engine, config, selfUrl: () => selfUrl } } : {}),
+          }),
+        ]
+      : []),
     ...(adminToken
       ? [
           adminLoginRoutes({ adminToken, clock, log, onRefused: channelDeps.onRefused }),
@@ -131,6 +143,7 @@ export async function startService(config: Config, log: Logger, opts: ServiceOpt
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+  selfUrl = url;
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -64,6 +64,10 @@ test('a record of another machine version behind a cached snapshot resets the di
   assert.is(typeof context.reset, 'boolean');
 });
 
+/** The record as JSON, the (random) outbox ids of its history's effects replaced by a placeholder. */
+const sameIds = (record: unknown) =>
+  JSON.parse(JSON.stringify(record), (k, v) => (k === 'id' && typeof v === 'string' ? '<effect id>' : v));
+
 test('the cached path and a fresh engine per event write the same records', async () => {
   const a = await rig();
   const b = await rig();
@@ -88,7 +92,7 @@ test('the cached path and a fresh engine per event write the same records', asyn
         log: quiet,
       },
     );
-    assert.equal(JSON.parse(JSON.stringify(a.actor())), JSON.parse(JSON.stringify(b.actor())));
+    assert.equal(sameIds(a.actor()), sameIds(b.actor()));
   }
   assert.equal(getEmployee(a.store, WA)?.days, getEmployee(b.store, WA)?.days);
   assert.is(Object.keys(getEmployee(a.store, WA)?.days ?? {}).length, 4, 'three period days and today');

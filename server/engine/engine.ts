@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import { type DocWrite, put, remove, type Store } from '../../storage/store';
 import type { Logger } from '../lib/log';
+import { summariseEffects } from './effect-summary';
 import { KeyedLock } from './keyed-lock';
 import { initialTransition, transition } from './machine-step';
 import { migrate, NewerSnapshotError } from './snapshot-version';
@@ -16,7 +17,7 @@ import type {
   Plan,
 } from './types';
 
-/** Transitions kept per actor for the inspector (each ~100–150 bytes with a real wamid as `ref`). */
+/** Transitions kept per actor for the inspector (each ~100–150 bytes with a real wamid as `ref`, plus ~100 per effect summarised). */
 export const HISTORY_LIMIT = 10;
 /** How many actors' live snapshots are kept to skip `resolveState` on their next event. */
 const SNAPSHOT_CACHE = 4096;
@@ -274,13 +275,6 @@ export class Engine {
     const [next, stepActions] = transition(binding.logic, snapshot, event);
     actions = actions.concat(emitted(stepActions));
     const to = stateLabel(next);
-    history.push({
-      at: now,
-      event: event.type,
-      from: before,
-      to,
-      ...(req.dedupeKey ? { ref: req.dedupeKey } : {}),
-    });
 
     const plan: Plan = binding.interpret(actions, {
       key: req.key,
@@ -290,6 +284,15 @@ export class Engine {
     });
     const reset = restored.reset ?? { effects: [], writes: [] };
     const effects = this.effectRows(req.key, [...reset.effects, ...plan.effects], now);
+    const queued = summariseEffects(effects);
+    history.push({
+      at: now,
+      event: event.type,
+      from: before,
+      to,
+      ...(req.dedupeKey ? { ref: req.dedupeKey } : {}),
+      ...(queued ? { effects: queued } : {}),
+    });
     const nextContext = next.context as { deadline?: unknown } | undefined;
     const deadline = typeof nextContext?.deadline === 'number' ? nextContext.deadline : null;
     const record: ActorRecord = {

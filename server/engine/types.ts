@@ -98,6 +98,25 @@ export interface ActorRecord extends Doc {
   state: string;
   lastEvent: string;
   updatedAt: number;
-  /** The last transitions (bounded), for the inspector; `ref` is the delivery's dedupe key. */
-  history: Array<{ at: number; event: string; from: string; to: string; ref?: string }>;
+  /**
+   * The last transitions (bounded), for the inspector; `ref` is the delivery's dedupe key, `effects`
+   * what the step queued (summarised, bounded: engine/effect-summary.ts).
+   */
+  history: Array<{
+    at: number;
+    event: string;
+    from: string;
+    to: string;
+    ref?: string;
+    effects?: HistoryEffect[];
+  }>;
+}
+
+/** One effect a step queued, as its actor's history keeps it. */
+export interface HistoryEffect {
+  /** The start of the outbox row's id (a gate call's key carries the whole id). */
+  id: string;
+  channel: string;
+  /** One line, phones masked. */
+  summary: string;
 }

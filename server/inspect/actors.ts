@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { MACHINES, type MachineName } from '../../machines/index';
 import type { Store } from '../../storage/store';
 import { migrate } from '../engine/snapshot-version';
-import type { ActorRecord } from '../engine/types';
+import type { ActorRecord, HistoryEffect } from '../engine/types';
 import { maskPhones } from '../lib/log';
 import { toMermaid } from './mermaid';
 
@@ -23,8 +23,8 @@ export interface ActorSummary {
 }
 
 export interface ActorDetail extends ActorSummary {
-  /** The last transitions kept by the engine, oldest first. */
-  history: Array<{ at: string; event: string; from: string; to: string }>;
+  /** The last transitions kept by the engine, oldest first, with the effects each queued. */
+  history: Array<{ at: string; event: string; from: string; to: string; effects?: HistoryEffect[] }>;
   context: unknown;
   /** The machine's diagram with the current state highlighted (Mermaid). */
   diagram?: string;
@@ -97,7 +97,13 @@ export function detailOf(a: ActorRecord): ActorDetail {
   return {
     ...summaryOf(a),
     // The delivery refs are left out: a wamid encodes the sender's phone.
-    history: (a.history ?? []).map((h) => ({ at: iso(h.at), event: h.event, from: h.from, to: h.to })),
+    history: (a.history ?? []).map((h) => ({
+      at: iso(h.at),
+      event: h.event,
+      from: h.from,
+      to: h.to,
+      ...(h.effects ? { effects: h.effects.map((e) => ({ ...e, summary: maskPhones(e.summary) })) } : {}),
+    })),
     context: maskDeep(a.snapshot?.context),
     ...(entry ? { diagram: toMermaid(entry.logic, { highlight: a.state }) } : {}),
   };

@@ -1,5 +1,5 @@
 import type { AnyStateNode } from 'xstate';
-import { MACHINES } from '../../machines/index';
+import { MACHINES, type MachineName } from '../../machines/index';
 import { toMermaid } from './mermaid';
 
 /** A registered machine as the inspector describes it. */
@@ -11,6 +11,8 @@ export interface MachineInfo {
   /** Every state, as the engine labels them (`menu`, `call.pending`). */
   states: string[];
   finalStates: string[];
+  /** The event types it handles (the playground's typed events). */
+  events: string[];
   mermaid: string;
 }
 
@@ -27,6 +29,7 @@ export const machineInfo: () => MachineInfo[] = (() => {
         description: m.description,
         states: nodes.map((n) => n.path.join('.')),
         finalStates: nodes.filter((n) => n.type === 'final').map((n) => n.path.join('.')),
+        events: [...m.logic.events],
         mermaid: toMermaid(m.logic),
       };
     });
@@ -37,4 +40,14 @@ export const machineInfo: () => MachineInfo[] = (() => {
 /** Every state node under `node`, depth first. */
 export function statesOf(node: AnyStateNode): AnyStateNode[] {
   return (Object.values(node.states) as AnyStateNode[]).flatMap((c) => [c, ...statesOf(c)]);
+}
+
+/**
+ * `machine`'s diagram with `state` (a label as the engine writes it, `a.b` or `a.b,c.d`) highlighted;
+ * undefined for an unknown machine or state.
+ */
+export function highlightedDiagram(machine: string, state: string): string | undefined {
+  const info = machineInfo().find((m) => m.name === machine);
+  if (!info || !state.split(',').every((s) => info.states.includes(s))) return undefined;
+  return toMermaid(MACHINES[machine as MachineName].logic, { highlight: state });
 }
