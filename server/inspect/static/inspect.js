@@ -460,7 +460,7 @@
       try {
         const res = await fetch('/inspect/playground', {
           method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body(kind, data)),
         });
         const text = await res.text();
