@@ -84,6 +84,18 @@ export function gateEnv(f: Fakes, extra: Record<string, string | undefined> = {}
 /** Where updates go: long polling (the fake queues them) or the service's webhook. */
 export type Deliver = (update: Json) => Promise<void>;
 
+/** POSTs an update to the service's Telegram webhook with the secret token it checks. */
+export const telegramWebhook = (url: string, secret: string, update: Json): Promise<HttpAnswer> =>
+  http(`${url}/telegram/webhook`, { body: update, headers: { 'x-telegram-bot-api-secret-token': secret } });
+
+/** Delivery through the webhook of the service at `url()`, each update answered 200. */
+export const webhookDelivery =
+  (url: () => string, secret: string): Deliver =>
+  async (u) => {
+    const res = await telegramWebhook(url(), secret, u);
+    if (res.status !== 200) throw new Error(`telegram webhook answered ${res.status}: ${res.text}`);
+  };
+
 export interface Rig extends Fakes {
   svc: TestService;
   clock: TestClock;
@@ -116,13 +128,7 @@ export async function startRig(
   }
   const webhook = env.TELEGRAM_MODE === 'webhook';
   const deliver: Deliver = webhook
-    ? async (u) => {
-        const res = await http(`${svc.url}/telegram/webhook`, {
-          body: u,
-          headers: { 'x-telegram-bot-api-secret-token': env.TELEGRAM_WEBHOOK_SECRET ?? '' },
-        });
-        if (res.status !== 200) throw new Error(`telegram webhook answered ${res.status}: ${res.text}`);
-      }
+    ? webhookDelivery(() => svc.url, env.TELEGRAM_WEBHOOK_SECRET ?? '')
     : async (u) => {
         f.tg.pushUpdate(u);
       };
