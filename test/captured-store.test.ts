@@ -14,37 +14,20 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commandUpdate, type Update } from '../fixtures/telegram';
-import { outgoingCall } from '../fixtures/zadarma';
-import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { type FakeTelegram, startFakeTelegram } from './fakes/telegram';
-import { type FakeZadarma, startFakeZadarma } from './fakes/zadarma';
+import { type Capture, type OnCapture, startOnCapture } from './helpers/capture';
 import { bodyText, buttonIds, Chat, rowIds } from './helpers/chat';
-import { TestClock, TgUser } from './helpers/gate-harness';
-import { zadarmaPoster } from './helpers/ivr-zadarma';
-import {
-  eventually,
-  http,
-  outboxHealth,
-  sleep,
-  startTestService,
-  type TestService,
-  tmpDataDir,
-} from './helpers/service';
+import { TgUser } from './helpers/gate-harness';
+import { eventually, outboxHealth, sleep, tmpDataDir } from './helpers/service';
 
 const FIXTURE = new URL('../fixtures/stores/v1/', import.meta.url).pathname;
 
-interface Manifest {
-  capturedAt: number;
+interface Manifest extends Capture {
   today: string;
   store: { logCommits: number; files: Array<{ path: string; bytes: number }> };
-  env: Record<string, string>;
-  fakes: { D360_BASE_URL: string; TELEGRAM_API_ROOT: string; ZADARMA_BASE_URL: string };
   employee: { waId: string; name: string; key: string; recorded: { date: string; shift: string } };
   pendingReply: { waId: string; name: string; key: string; outboxId: string };
   gateUser: { userId: number; firstName: string; key: string };
   gateCall: { key: string; id: string; gate: string; relay: string };
-  telegram: { lastUpdateId: number };
 }
 
 const manifest = JSON.parse(readFileSync(join(FIXTURE, 'MANIFEST.json'), 'utf8')) as Manifest;
@@ -92,62 +75,22 @@ function logCommits(): Array<Array<[string, string, unknown]>> {
   return commits;
 }
 
-interface Ctx {
-  d360: FakeD360;
-  tg: FakeTelegram;
-  zd: FakeZadarma;
-  clock: TestClock;
-  svc: TestService;
+interface Ctx extends OnCapture {
   user: TgUser;
-  updateId: number;
 }
 
 const test = suite<Ctx>('captured store v1');
 
 test.before(async (ctx) => {
-  ctx.d360 = await startFakeD360({ apiKey: manifest.env.D360_API_KEY as string });
-  ctx.tg = await startFakeTelegram({ token: manifest.env.TELEGRAM_BOT_TOKEN as string });
-  ctx.zd = await startFakeZadarma({
-    key: manifest.env.ZADARMA_API_KEY as string,
-    secret: manifest.env.ZADARMA_API_SECRET as string,
-  });
-  ctx.tg.addChat(manifest.gateUser.userId); // webhook mode: the fake learns no chat from updates
   const dataDir = tmpDataDir();
   cpSync(join(FIXTURE, 'datadir'), dataDir, { recursive: true });
-  ctx.clock = new TestClock();
-  ctx.clock.offset = manifest.capturedAt - Date.now();
-  ctx.svc = await startTestService(
-    {
-      ...manifest.env,
-      D360_BASE_URL: ctx.d360.url,
-      TELEGRAM_API_ROOT: ctx.tg.url,
-      ZADARMA_BASE_URL: ctx.zd.url,
-    },
-    { clock: ctx.clock.now, dataDir },
-  );
-  const deliver = async (u: Update) => {
-    const res = await http(`${ctx.svc.url}/telegram/webhook`, {
-      body: u,
-      headers: { 'x-telegram-bot-api-secret-token': manifest.env.TELEGRAM_WEBHOOK_SECRET as string },
-    });
-    if (res.status !== 200) throw new Error(`telegram webhook answered ${res.status}: ${res.text}`);
-  };
-  ctx.user = new TgUser(ctx.tg, deliver, manifest.gateUser.userId, manifest.gateUser.firstName);
-  ctx.updateId = manifest.telegram.lastUpdateId;
+  Object.assign(ctx, await startOnCapture(manifest, dataDir, { chats: [manifest.gateUser.userId] }));
+  ctx.user = new TgUser(ctx.tg, ctx.deliver, manifest.gateUser.userId, manifest.gateUser.firstName);
 });
 
 test.after(async (ctx) => {
-  await ctx.svc?.stop();
-  await ctx.d360?.close();
-  await ctx.tg?.close();
-  await ctx.zd?.close();
+  await ctx.stop?.();
 });
-
-/** The gate user sends a command; update ids continue after the capture's (they are deduplicated). */
-const command = (ctx: Ctx, text: string) =>
-  ctx.user.send(
-    commandUpdate({ userId: ctx.user.id, firstName: ctx.user.firstName, text, updateId: ++ctx.updateId }),
-  );
 
 test('the fixture is intact, and what is unfinished is only in its log, not in its partition files', () => {
   for (const f of manifest.store.files)
@@ -206,20 +149,17 @@ test('the employee continues the period dialog: the list, then "Смена за�
 test('the pending call: the gate is still held, a NOTIFY_END opens it for the user, then the gate is free', async (ctx) => {
   const { gate, relay } = manifest.gateCall;
   ctx.clock.advance(11_000); // past GATE_COOLDOWN_S after the captured /vorota
-  const busy = await command(ctx, `/${gate}`);
+  const busy = await ctx.command(ctx.user, `/${gate}`);
   assert.match(String(busy.text), 'Відкриття воріт вже триває');
   assert.is(ctx.zd.callbacks().length, 0, 'no second callback while the call is pending');
 
-  const leg = outgoingCall({ destination: relay });
-  const post = zadarmaPoster(ctx.svc.url, manifest.env.ZADARMA_API_SECRET as string);
-  assert.is((await post(leg.start())).status, 200);
   const from = ctx.user.messages().length;
-  assert.is((await post(leg.end({ disposition: 'cancel', duration: 4 }))).status, 200);
+  await ctx.relayRejects(relay);
   const opened = await ctx.user.waitText(/відчинено/, from);
   assert.is(opened.text, '✅ Ворота відчинено!');
 
   ctx.clock.advance(11_000);
-  const keys = await command(ctx, `/${gate}`);
+  const keys = await ctx.command(ctx.user, `/${gate}`);
   assert.is(keys.text, '🚪 Підбираємо ключі…');
   const [callback] = await ctx.zd.waitFor((c) => c.length === 1, 5000);
   assert.is(callback?.to, relay);

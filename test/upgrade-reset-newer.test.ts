@@ -10,34 +10,19 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commandUpdate, type Update } from '../fixtures/telegram';
+import { commandUpdate } from '../fixtures/telegram';
 import { textMessage } from '../fixtures/whatsapp';
 import { outgoingCall } from '../fixtures/zadarma';
 import { alertEffect } from '../server/alerts/binding';
 import type { ActorRecord, EffectRow } from '../server/engine/types';
 import { put } from '../storage/store';
-import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { type FakeTelegram, startFakeTelegram } from './fakes/telegram';
-import { type FakeZadarma, startFakeZadarma } from './fakes/zadarma';
-import { TestClock, TgUser } from './helpers/gate-harness';
-import { zadarmaPoster } from './helpers/ivr-zadarma';
-import {
-  eventually,
-  http,
-  outboxHealth,
-  sleep,
-  startTestService,
-  type TestService,
-  tmpDataDir,
-} from './helpers/service';
-import { readSnapshots, type SnapshotFixture, seedStore } from './helpers/snapshots';
+import { type OnCapture, startOnCapture } from './helpers/capture';
+import { TgUser } from './helpers/gate-harness';
+import { eventually, http, outboxHealth, sleep, tmpDataDir } from './helpers/service';
+import { readSnapshots, seedStore, snapshotFixture } from './helpers/snapshots';
 
 const v1 = readSnapshots('v1');
-const fixture = (machine: string, state: string): SnapshotFixture => {
-  const f = v1.fixtures.find((x) => x.machine === machine && x.state === state);
-  if (!f) throw new Error(`no v1 fixture of ${machine} in ${state}`);
-  return f;
-};
+const fixture = (machine: string, state: string) => snapshotFixture(v1, machine, state);
 const context = (r: ActorRecord) => (r.snapshot as { context: Record<string, unknown> }).context;
 const member = fixture('telegram-chat', 'member');
 const MEMBER_ID = Number(member.key.slice(3));
@@ -89,28 +74,13 @@ const alertRow: EffectRow = {
   nextAt: 0,
 };
 
-interface Ctx {
-  d360: FakeD360;
-  tg: FakeTelegram;
-  zd: FakeZadarma;
-  svc: TestService;
-  clock: TestClock;
-  updateId: number;
-  post: ReturnType<typeof zadarmaPoster>;
-  deliver: (u: Update) => Promise<Response>;
+interface Ctx extends OnCapture {
   user: TgUser;
 }
 
 const test = suite<Ctx>('upgrade: reset calls and newer snapshots');
 
 test.before(async (ctx) => {
-  ctx.d360 = await startFakeD360({ apiKey: v1.env.D360_API_KEY as string });
-  ctx.tg = await startFakeTelegram({ token: v1.env.TELEGRAM_BOT_TOKEN as string });
-  ctx.zd = await startFakeZadarma({
-    key: v1.env.ZADARMA_API_KEY as string,
-    secret: v1.env.ZADARMA_API_SECRET as string,
-  });
-  ctx.tg.addChat(MEMBER_ID);
   const dataDir = tmpDataDir();
   await seedStore(dataDir, [
     member,
@@ -121,70 +91,32 @@ test.before(async (ctx) => {
     { record: newerTg },
     { record: newerAlerts, docs: { [`outbox/${alertRow.id}`]: alertRow } },
   ]);
-  ctx.clock = new TestClock();
-  ctx.clock.offset = v1.capturedAt - Date.now();
-  ctx.svc = await startTestService(
-    {
-      ...v1.env,
-      // The capture was at 08:09 in Moscow: the daily reminder is due at start.
-      REMINDER_TIME: '08:00',
-      D360_BASE_URL: ctx.d360.url,
-      TELEGRAM_API_ROOT: ctx.tg.url,
-      ZADARMA_BASE_URL: ctx.zd.url,
-    },
-    { clock: ctx.clock.now, dataDir },
-  );
-  ctx.updateId = v1.telegram.lastUpdateId;
-  ctx.post = zadarmaPoster(ctx.svc.url, v1.env.ZADARMA_API_SECRET as string);
-  ctx.deliver = async (u) => {
-    const res = await http(`${ctx.svc.url}/telegram/webhook`, {
-      body: u,
-      headers: { 'x-telegram-bot-api-secret-token': v1.env.TELEGRAM_WEBHOOK_SECRET as string },
-    });
-    return new Response(res.text, { status: res.status });
-  };
-  ctx.user = new TgUser(
-    ctx.tg,
-    async (u) => {
-      const res = await ctx.deliver(u as Update);
-      if (res.status !== 200) throw new Error(`telegram webhook answered ${res.status}`);
-    },
-    MEMBER_ID,
-  );
+  // The capture was at 08:09 in Moscow: the daily reminder is due at start.
+  const env = { REMINDER_TIME: '08:00' };
+  Object.assign(ctx, await startOnCapture(v1, dataDir, { chats: [MEMBER_ID], env }));
+  ctx.user = new TgUser(ctx.tg, ctx.deliver, MEMBER_ID);
 });
 
 test.after(async (ctx) => {
-  await ctx.svc?.stop();
-  await ctx.d360?.close();
-  await ctx.tg?.close();
-  await ctx.zd?.close();
+  await ctx.stop?.();
 });
 
-const stored = (ctx: Ctx, key: string) => ctx.svc.store.get<ActorRecord>('actors', key) as ActorRecord;
-const gateHeldBy = (ctx: Ctx, gate: string) =>
-  ctx.svc.store.get<{ pendingCall: string | null }>('gates', gate)?.pendingCall;
 const callRecord = (ctx: Ctx, key: string) =>
   ctx.svc.store.get<{ status: string; reason: string | null }>('calls', key.slice('call:'.length));
 const UNKNOWN = /^⏰ Статус відкриття (воріт|хвіртки) не визначено/;
 
-async function relayRejects(ctx: Ctx, relay: unknown): Promise<void> {
-  const leg = outgoingCall({ destination: String(relay) });
-  assert.is((await ctx.post(leg.start())).status, 200);
-  assert.is((await ctx.post(leg.end({ disposition: 'cancel', duration: 4 }))).status, 200);
-}
-
 test('a stored call of a version with no migration: its NOTIFY_END frees the gate and the user hears the status is unknown', async (ctx) => {
   const key = unknownVersion.key;
-  assert.is(gateHeldBy(ctx, 'vorota'), key, 'it holds the gate');
+  assert.is(ctx.gateHeldBy('vorota'), key, 'it holds the gate');
   const from = ctx.user.messages().length;
-  await relayRejects(ctx, context(unknownVersion.record).relay);
+  await ctx.relayRejects(String(context(unknownVersion.record).relay));
   const told = await ctx.user.waitText(UNKNOWN, from);
   assert.match(String(told.text), /^⏰ Статус відкриття воріт не визначено/);
   assert.is(ctx.user.count(/відчинено/), 0, 'no outcome is made up');
-  assert.is(gateHeldBy(ctx, 'vorota'), null, 'the gate is free');
+  assert.is(ctx.gateHeldBy('vorota'), null, 'the gate is free');
   assert.equal(callRecord(ctx, key), { ...callRecord(ctx, key), status: 'failed', reason: 'reset' });
-  assert.is(stored(ctx, key).state, 'new', 'the actor restarted');
-  assert.is(stored(ctx, key).version, 2);
+  assert.is(ctx.actor(key).state, 'new', 'the actor restarted');
+  assert.is(ctx.actor(key).version, 2);
   assert.ok(
     ctx.svc.logs.some(
       (l) => l.includes('another machine version') && l.includes('no migration from version 0'),
@@ -193,33 +125,26 @@ test('a stored call of a version with no migration: its NOTIFY_END frees the gat
 
   // The gate is usable again.
   const callbacks = ctx.zd.callbacks().length;
-  const keys = await ctx.user.send(
-    commandUpdate({
-      userId: MEMBER_ID,
-      firstName: ctx.user.firstName,
-      text: '/vorota',
-      updateId: ++ctx.updateId,
-    }),
-  );
+  const keys = await ctx.command(ctx.user, '/vorota');
   assert.match(String(keys.text), 'Підбираємо ключі');
   await ctx.zd.waitFor((c) => c.length === callbacks + 1, 5000);
   await ctx.user.waitText(/^Відкриття воріт ініційовано/, from);
-  await relayRejects(ctx, context(unknownVersion.record).relay);
+  await ctx.relayRejects(String(context(unknownVersion.record).relay));
   await ctx.user.waitText(/^✅ Ворота відчинено!/, from);
-  assert.is(gateHeldBy(ctx, 'vorota'), null);
+  assert.is(ctx.gateHeldBy('vorota'), null);
 });
 
 test('a stored call the machine cannot resolve: when its deadline passes, the gate is freed and the user told', async (ctx) => {
   const key = unresolvable.key;
-  assert.is(gateHeldBy(ctx, 'hvirtka'), key);
+  assert.is(ctx.gateHeldBy('hvirtka'), key);
   const from = ctx.user.messages().length;
   ctx.clock.advance(Number(v1.env.GATE_CALL_TIMEOUT_S) * 1000 + 1000);
   const told = await ctx.user.waitText(UNKNOWN, from);
   assert.match(String(told.text), /^⏰ Статус відкриття хвіртки не визначено/);
-  await eventually(() => gateHeldBy(ctx, 'hvirtka') === null, 3000, 'the wicket freed');
+  await eventually(() => ctx.gateHeldBy('hvirtka') === null, 3000, 'the wicket freed');
   assert.is(callRecord(ctx, key)?.status, 'failed');
   assert.is(callRecord(ctx, key)?.reason, 'reset');
-  assert.is(stored(ctx, key).deadline, null, 'no deadline left to sweep');
+  assert.is(ctx.actor(key).deadline, null, 'no deadline left to sweep');
   assert.ok(ctx.svc.logs.some((l) => l.includes('cannot be resumed')));
   await sleep(300);
   assert.is(ctx.user.messages().length, from + 1, 'told once');
@@ -228,7 +153,7 @@ test('a stored call the machine cannot resolve: when its deadline passes, the ga
 const newerLines = (ctx: Ctx) => ctx.svc.logs.filter((l) => l.includes('newer machine version'));
 
 test('WhatsApp: a message to an actor a newer version stored gets 503; the record stays byte for byte; said once', async (ctx) => {
-  const before = JSON.stringify(stored(ctx, newerWa.key));
+  const before = JSON.stringify(ctx.actor(newerWa.key));
   const body = textMessage({ from: newerWa.key.slice(3), body: 'меню' });
   for (let i = 0; i < 2; i++) {
     const res = await http(`${ctx.svc.url}/webhook`, { body });
@@ -237,7 +162,7 @@ test('WhatsApp: a message to an actor a newer version stored gets 503; the recor
     assert.match(res.text, 'try again later');
   }
   await sleep(200);
-  assert.is(JSON.stringify(stored(ctx, newerWa.key)), before);
+  assert.is(JSON.stringify(ctx.actor(newerWa.key)), before);
   assert.is(
     ctx.d360.sent().filter((m) => m.to === '79990000099').length,
     0,
@@ -251,15 +176,15 @@ test('WhatsApp: a message to an actor a newer version stored gets 503; the recor
 });
 
 test('Telegram: an update for an actor a newer version stored gets 503 and changes nothing', async (ctx) => {
-  const before = JSON.stringify(stored(ctx, newerTg.key));
+  const before = JSON.stringify(ctx.actor(newerTg.key));
   const update = commandUpdate({
     userId: 5550077,
     firstName: 'Newer',
     text: '/start',
-    updateId: ++ctx.updateId,
+    updateId: ctx.nextUpdateId(),
   });
-  assert.is((await ctx.deliver(update)).status, 503);
-  assert.is(JSON.stringify(stored(ctx, newerTg.key)), before);
+  assert.is((await ctx.postUpdate(update)).status, 503);
+  assert.is(JSON.stringify(ctx.actor(newerTg.key)), before);
   assert.is(
     ctx.svc.store.get('dedupe', `tg:update:${update.update_id}`),
     undefined,
@@ -276,8 +201,8 @@ test('Zadarma: the end of a call a newer version stored gets 503; the call and i
   ]);
   const leg = outgoingCall({ destination: String(context(call).relay) });
   assert.is((await ctx.post(leg.end({ disposition: 'cancel', duration: 4 }))).status, 503);
-  assert.equal(stored(ctx, call.key), call);
-  assert.is(gateHeldBy(ctx, 'vorota'), call.key);
+  assert.equal(ctx.actor(call.key), call);
+  assert.is(ctx.gateHeldBy('vorota'), call.key);
 });
 
 test('the daily reminder passes over the employee whose dialog a newer version stored, and reminds the others', async (ctx) => {
@@ -297,8 +222,8 @@ test('the sweeper and the outbox wait for the newer actors: no dead letter, no e
   assert.equal(await outboxHealth(ctx.svc.url), { pending: 1, deadLetters: 0 });
   const row = ctx.svc.store.get<EffectRow>('outbox', alertRow.id);
   assert.is(row?.attempts, 0, 'waiting is not a failed attempt');
-  assert.equal(stored(ctx, newerAlerts.key), newerAlerts);
-  assert.equal(stored(ctx, newerWa.key), newerWa, 'its passed deadline fired nothing');
+  assert.equal(ctx.actor(newerAlerts.key), newerAlerts);
+  assert.equal(ctx.actor(newerWa.key), newerWa, 'its passed deadline fired nothing');
   const errors = ctx.svc.logs.filter((l) => l.split(' ')[1] === 'error' || l.includes('dead-lettered'));
   assert.equal(errors, []);
   assert.is(newerLines(ctx).filter((l) => l.includes('admin-alerts')).length, 1);

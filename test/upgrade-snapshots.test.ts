@@ -10,26 +10,18 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commandUpdate, type Update } from '../fixtures/telegram';
-import { incomingCall, outgoingCall } from '../fixtures/zadarma';
-import type { ActorRecord } from '../server/engine/types';
+import { incomingCall } from '../fixtures/zadarma';
 import { type ActorDetail, listActors } from '../server/inspect/actors';
 import { uk } from '../server/texts/uk';
-import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { type FakeTelegram, startFakeTelegram } from './fakes/telegram';
-import { type FakeZadarma, startFakeZadarma } from './fakes/zadarma';
+import type { SentItem } from './fakes/telegram';
+import { type OnCapture, startOnCapture } from './helpers/capture';
 import { bodyText, Chat, rowIds } from './helpers/chat';
-import { TestClock, TgUser } from './helpers/gate-harness';
-import { zadarmaPoster } from './helpers/ivr-zadarma';
-import { http, sleep, startTestService, type TestService, tmpDataDir } from './helpers/service';
-import { readSnapshots, type SnapshotFixture, seedStore } from './helpers/snapshots';
+import { TgUser } from './helpers/gate-harness';
+import { sleep, tmpDataDir } from './helpers/service';
+import { readSnapshots, type SnapshotFixture, seedStore, snapshotFixture } from './helpers/snapshots';
 
 const v1 = readSnapshots('v1');
-const fixture = (machine: string, state: string): SnapshotFixture => {
-  const f = v1.fixtures.find((x) => x.machine === machine && x.state === state);
-  if (!f) throw new Error(`no v1 fixture of ${machine} in ${state}`);
-  return f;
-};
+const fixture = (machine: string, state: string) => snapshotFixture(v1, machine, state);
 const context = (f: SnapshotFixture) => (f.record.snapshot as { context: Record<string, unknown> }).context;
 const pendingCall = fixture('gate-call', 'pending');
 const initiatedCall = fixture('gate-call', 'initiated');
@@ -41,74 +33,37 @@ const DAY_MS = 86_400_000;
 const ddmm = (ms: number) =>
   new Date(ms).toLocaleDateString('ru-RU', { timeZone: v1.env.APP_TIMEZONE }).slice(0, 5);
 
-interface Ctx {
-  d360: FakeD360;
-  tg: FakeTelegram;
-  zd: FakeZadarma;
-  svc: TestService;
-  clock: TestClock;
-  updateId: number;
-  post: ReturnType<typeof zadarmaPoster>;
-  deliver: (u: Update) => Promise<void>;
-}
+type Ctx = OnCapture;
 
 const test = suite<Ctx>('upgrade: v1 stored actors finished by the current service');
 
 test.before(async (ctx) => {
-  ctx.d360 = await startFakeD360({ apiKey: v1.env.D360_API_KEY as string });
-  ctx.tg = await startFakeTelegram({ token: v1.env.TELEGRAM_BOT_TOKEN as string });
-  ctx.zd = await startFakeZadarma({
-    key: v1.env.ZADARMA_API_KEY as string,
-    secret: v1.env.ZADARMA_API_SECRET as string,
-  });
-  for (const id of [Number(member.key.slice(3)), Number(guest.key.slice(3)), v1.telegram.admin])
-    ctx.tg.addChat(id);
   // Stopped: the store holds what the old release left. Upgraded: the current service starts on it.
   const dataDir = tmpDataDir();
   await seedStore(dataDir, v1.fixtures);
-  ctx.clock = new TestClock();
-  ctx.clock.offset = v1.capturedAt - Date.now();
-  ctx.svc = await startTestService(
-    { ...v1.env, D360_BASE_URL: ctx.d360.url, TELEGRAM_API_ROOT: ctx.tg.url, ZADARMA_BASE_URL: ctx.zd.url },
-    { clock: ctx.clock.now, dataDir },
-  );
-  ctx.updateId = v1.telegram.lastUpdateId;
-  ctx.post = zadarmaPoster(ctx.svc.url, v1.env.ZADARMA_API_SECRET as string);
-  ctx.deliver = async (u) => {
-    const res = await http(`${ctx.svc.url}/telegram/webhook`, {
-      body: u,
-      headers: { 'x-telegram-bot-api-secret-token': v1.env.TELEGRAM_WEBHOOK_SECRET as string },
-    });
-    if (res.status !== 200) throw new Error(`telegram webhook answered ${res.status}: ${res.text}`);
-  };
+  const chats = [Number(member.key.slice(3)), Number(guest.key.slice(3)), v1.telegram.admin];
+  Object.assign(ctx, await startOnCapture(v1, dataDir, { chats }));
 });
 
 test.after(async (ctx) => {
-  await ctx.svc?.stop();
-  await ctx.d360?.close();
-  await ctx.tg?.close();
-  await ctx.zd?.close();
+  await ctx.stop?.();
 });
 
 const tgUser = (ctx: Ctx, f: SnapshotFixture) => new TgUser(ctx.tg, ctx.deliver, Number(f.key.slice(3)));
-const command = (ctx: Ctx, user: TgUser, text: string) =>
-  user.send(commandUpdate({ userId: user.id, firstName: user.firstName, text, updateId: ++ctx.updateId }));
-const actor = (ctx: Ctx, key: string) => ctx.svc.store.get<ActorRecord>('actors', key) as ActorRecord;
-const gateHeldBy = (ctx: Ctx, gate: string) =>
-  ctx.svc.store.get<{ pendingCall: string | null }>('gates', gate)?.pendingCall;
 
-/** The relay leg of a call ends as a relay ends it: it rang, then rejected the call. */
-async function relayRejects(ctx: Ctx, f: SnapshotFixture): Promise<void> {
-  const leg = outgoingCall({ destination: String(context(f).relay) });
-  assert.is((await ctx.post(leg.start())).status, 200);
-  assert.is((await ctx.post(leg.end({ disposition: 'cancel', duration: 4 }))).status, 200);
+/** The relay of the fixture's call rejects it (it rang): what its member is told. */
+async function relayRejects(ctx: Ctx, f: SnapshotFixture): Promise<SentItem> {
+  const user = tgUser(ctx, member);
+  const from = user.messages().length;
+  await ctx.relayRejects(String(context(f).relay));
+  return user.waitText(/відчинено/, from);
 }
 
 test('the service starts on the old store and resumes every actor as it was', (ctx) => {
-  assert.is(gateHeldBy(ctx, 'vorota'), pendingCall.key, 'the pending call still holds its gate');
-  assert.is(gateHeldBy(ctx, 'hvirtka'), initiatedCall.key);
+  assert.is(ctx.gateHeldBy('vorota'), pendingCall.key, 'the pending call still holds its gate');
+  assert.is(ctx.gateHeldBy('hvirtka'), initiatedCall.key);
   for (const f of v1.fixtures)
-    assert.equal(actor(ctx, f.key), f.record, `${f.file}: untouched until its next event`);
+    assert.equal(ctx.actor(f.key), f.record, `${f.file}: untouched until its next event`);
 });
 
 test("the inspector shows an actor not yet migrated in today's states", (ctx) => {
@@ -119,17 +74,14 @@ test("the inspector shows an actor not yet migrated in today's states", (ctx) =>
     ['new→live.initiated', 'live.initiated→live.pending'],
   );
   assert.match(String(call?.diagram), 'class live__pending current', 'highlighted on the diagram');
-  assert.equal(actor(ctx, pendingCall.key), pendingCall.record, 'only shown so: the store is untouched');
+  assert.equal(ctx.actor(pendingCall.key), pendingCall.record, 'only shown so: the store is untouched');
 });
 
 test('the call pending at Zadarma: its NOTIFY_END tells the user "відчинено" and frees the gate', async (ctx) => {
-  const user = tgUser(ctx, member);
-  const from = user.messages().length;
-  await relayRejects(ctx, pendingCall);
-  const opened = await user.waitText(/відчинено/, from);
+  const opened = await relayRejects(ctx, pendingCall);
   assert.is(opened.text, '✅ Ворота відчинено!');
-  assert.is(gateHeldBy(ctx, 'vorota'), null, 'the gate is free');
-  const call = actor(ctx, pendingCall.key);
+  assert.is(ctx.gateHeldBy('vorota'), null, 'the gate is free');
+  const call = ctx.actor(pendingCall.key);
   assert.is(call.version, 2);
   assert.is(call.state, 'opened');
   assert.equal(
@@ -151,14 +103,11 @@ test('the call pending at Zadarma: its NOTIFY_END tells the user "відчине
 });
 
 test('the call whose callback request was under way: a NOTIFY_END still ends it, opened', async (ctx) => {
-  const user = tgUser(ctx, member);
-  const from = user.messages().length;
-  await relayRejects(ctx, initiatedCall);
-  const opened = await user.waitText(/відчинено/, from);
+  const opened = await relayRejects(ctx, initiatedCall);
   assert.is(opened.text, '✅ Хвіртка відчинено!');
-  assert.is(gateHeldBy(ctx, 'hvirtka'), null);
-  assert.is(actor(ctx, initiatedCall.key).state, 'opened');
-  assert.is(actor(ctx, initiatedCall.key).history.at(-1)?.from, 'live.initiated');
+  assert.is(ctx.gateHeldBy('hvirtka'), null);
+  assert.is(ctx.actor(initiatedCall.key).state, 'opened');
+  assert.is(ctx.actor(initiatedCall.key).history.at(-1)?.from, 'live.initiated');
 });
 
 test('the member opens the wicket: a callback is requested, and the admins hear the Zadarma API works again', async (ctx) => {
@@ -166,7 +115,7 @@ test('the member opens the wicket: a callback is requested, and the admins hear 
   const admin = new TgUser(ctx.tg, ctx.deliver, v1.telegram.admin);
   const callbacks = ctx.zd.callbacks().length;
   const from = user.messages().length;
-  const keys = await command(ctx, user, '/hvirtka');
+  const keys = await ctx.command(user, '/hvirtka');
   assert.is(keys.text, uk.keys('hvirtka'), 'a member still: no need to share the number again');
   const [callback] = (await ctx.zd.waitFor((c) => c.length === callbacks + 1, 5000)).slice(-1);
   assert.is(callback?.to, String(context(initiatedCall).relay));
@@ -174,7 +123,7 @@ test('the member opens the wicket: a callback is requested, and the admins hear 
   const recovered = await admin.waitText(/Zadarma API працює знову/);
   assert.match(String(recovered.text), /^✅ Zadarma API працює знову/);
 
-  const chat = actor(ctx, member.key);
+  const chat = ctx.actor(member.key);
   assert.is(chat.version, 2);
   assert.is(chat.state, 'member');
   const now = (chat.snapshot as { context: Record<string, unknown> }).context;
@@ -184,14 +133,14 @@ test('the member opens the wicket: a callback is requested, and the admins hear 
     (now.lastGateAt as number) > (context(member).lastGateAt as number),
     'the cooldown counts from now',
   );
-  assert.is(actor(ctx, 'alerts:admin').state, 'ok', 'the alert is over');
+  assert.is(ctx.actor('alerts:admin').state, 'ok', 'the alert is over');
 });
 
 test('the guest is still a guest', async (ctx) => {
-  const reply = await command(ctx, tgUser(ctx, guest), '/start');
+  const reply = await ctx.command(tgUser(ctx, guest), '/start');
   assert.match(String(reply.text), 'не авторизовані');
-  assert.is(actor(ctx, guest.key).version, 2);
-  assert.is(actor(ctx, guest.key).state, 'guest');
+  assert.is(ctx.actor(guest.key).version, 2);
+  assert.is(ctx.actor(guest.key).state, 'guest');
 });
 
 test('the employee asked for a period sends one, picks a shift: "Смена записана ✅"', async (ctx) => {
@@ -212,7 +161,7 @@ test('the employee asked for a period sends one, picks a shift: "Смена за
     /^Смена записана ✅\n\d\d\.\d\d\.\d{4} — \d\d\.\d\d\.\d{4} \(2 дня\): Дневная/,
   );
   assert.equal(
-    actor(ctx, f.key).history.map((h) => `${h.from}→${h.to}`),
+    ctx.actor(f.key).history.map((h) => `${h.from}→${h.to}`),
     [
       'idle→active.menu',
       'active.menu→active.askingPeriod',
@@ -245,8 +194,8 @@ test('the employee at the menu taps "Заполнить за сегодня": th
   const chat = new Chat(ctx.svc.url, ctx.d360, f.key.slice(3));
   const list = await chat.tap('FILL_TODAY');
   assert.is(list.interactive?.type, 'list');
-  assert.is(actor(ctx, f.key).state, 'active.choosingShift');
-  assert.is(actor(ctx, f.key).history.at(-1)?.from, 'active.menu');
+  assert.is(ctx.actor(f.key).state, 'active.choosingShift');
+  assert.is(ctx.actor(f.key).history.at(-1)?.from, 'active.menu');
 });
 
 test('the outside caller in the voice menu presses 1: the gate is opened for them', async (ctx) => {
@@ -257,7 +206,7 @@ test('the outside caller in the voice menu presses 1: the gate is opened for the
   assert.equal(answer.json, { ivr_say: { text: uk.ivr.openingVorota, language: 'ua' }, hangup: 1 });
   const [callback] = (await ctx.zd.waitFor((c) => c.length === callbacks + 1, 5000)).slice(-1);
   assert.is(callback?.to, String(context(pendingCall).relay));
-  assert.is(actor(ctx, f.key).state, 'opening');
+  assert.is(ctx.actor(f.key).state, 'opening');
 });
 
 test('nothing was restarted, and only what changed was migrated', async (ctx) => {
@@ -272,7 +221,7 @@ test('nothing was restarted, and only what changed was migrated', async (ctx) =>
   const migrated = ctx.svc.logs.filter((l) => l.includes('stored snapshot migrated'));
   assert.is(migrated.length, 7, 'every actor of the three bumped machines, once each');
   for (const f of v1.fixtures) {
-    const now = actor(ctx, f.key);
+    const now = ctx.actor(f.key);
     assert.is(now.version, f.machine === 'ivr-call' || f.machine === 'admin-alerts' ? 1 : 2, f.file);
   }
 });

@@ -33,6 +33,13 @@ export function readSnapshots(folder: string): SnapshotManifest {
   return manifest;
 }
 
+/** The manifest's stored actor of `machine` in `state`. */
+export function snapshotFixture(manifest: SnapshotManifest, machine: string, state: string): SnapshotFixture {
+  const f = manifest.fixtures.find((x) => x.machine === machine && x.state === state);
+  if (!f) throw new Error(`no fixture of ${machine} in ${state}`);
+  return f;
+}
+
 /** The partition the service keeps an actor in: every call of a gate shares the gate's (call-binding.ts). */
 const partitionOf = (key: string) => (key.startsWith('call:') ? `gate:${gateOfKey(key)}` : key);
 
