@@ -4,8 +4,6 @@
  * resolves, in the state it was in, with its stored label and history labels moved alike; the chain of
  * migrations runs in order; a version with no path is refused (the engine then resets the actor).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MACHINES, type MachineName } from '../machines/index';
@@ -13,18 +11,11 @@ import { type Migration, moveStates } from '../machines/migrations';
 import { stateLabel } from '../server/engine/engine';
 import { migrate } from '../server/engine/snapshot-version';
 import type { ActorRecord, PersistedActor } from '../server/engine/types';
+import { readSnapshots, type SnapshotFixture } from './helpers/snapshots';
 
-const DIR = new URL('../fixtures/snapshots/v1/', import.meta.url).pathname;
-
-interface Entry {
-  file: string;
-  key: string;
-  machine: MachineName;
-  version: number;
-  state: string;
-}
-const manifest = JSON.parse(readFileSync(join(DIR, 'MANIFEST.json'), 'utf8')) as { fixtures: Entry[] };
-const read = (file: string) => JSON.parse(readFileSync(join(DIR, file), 'utf8')) as ActorRecord;
+const manifest = readSnapshots('v1') as { fixtures: Array<SnapshotFixture & { machine: MachineName }> };
+/** A fresh copy of the fixture's stored record, as read from its file. */
+const read = (f: SnapshotFixture) => structuredClone(f.record);
 
 /**
  * Where each version-1 state is in the current machines, written out here rather than taken from the
@@ -78,7 +69,7 @@ test('the fixtures: a version-1 stored actor of every machine, in the states tha
   ]);
   assert.equal([...new Set(manifest.fixtures.map((f) => f.machine))].sort(), Object.keys(MACHINES).sort());
   for (const f of manifest.fixtures) {
-    const record = read(f.file);
+    const record = read(f);
     assert.is(record.key, f.key, f.file);
     assert.is(record.machine, f.machine, f.file);
     assert.is(record.version, 1, f.file);
@@ -103,10 +94,10 @@ test('every machine declares a migration from each of its earlier versions', () 
 for (const f of manifest.fixtures) {
   test(`${f.file}: migrates to a snapshot the current ${f.machine} resolves, in ${now(f.machine, f.state)}`, () => {
     const entry = MACHINES[f.machine];
-    const stored = deepFreeze(read(f.file));
+    const stored = deepFreeze(read(f));
     const migrated = migrate(entry, stored) as PersistedActor;
     assert.type(migrated, 'object', String(migrated));
-    assert.equal(stored, read(f.file), 'the stored record is not touched');
+    assert.equal(stored, read(f), 'the stored record is not touched');
 
     const snapshot = migrated.snapshot as {
       value: unknown;
@@ -137,7 +128,7 @@ for (const f of manifest.fixtures) {
 
 test('a migration is pure: the same input gives the same output, and the input is not changed', () => {
   for (const f of manifest.fixtures) {
-    const stored = deepFreeze(read(f.file));
+    const stored = deepFreeze(read(f));
     assert.equal(migrate(MACHINES[f.machine], stored), migrate(MACHINES[f.machine], stored), f.file);
   }
 });
