@@ -210,6 +210,7 @@ test('a NEWER stored actor is never written: the event is refused (503), the rec
 test('the sweeper leaves a newer actor with a passed deadline alone, without an error', async () => {
   const r = await rig();
   await r.seed({ version: 9, deadline: T0 - 1 });
+  // Started on the seeded store, as after a restart: an engine reads the stored deadlines when it starts.
   const engine = new Engine({ store: r.store, bindings: [r.binding], log: r.log, clock: r.now });
   const before = JSON.stringify(r.actor());
   const sweeper = new Sweeper(engine, r.log);
@@ -233,20 +234,21 @@ test('pruning forgets finished actors, but not a newer one', async () => {
 });
 
 const fast = { baseDelayMs: 5, maxDelayMs: 40, maxAttempts: 2 };
+/** An outbox row due now. */
+const effectRow = (id: string, key: string, channel: string): EffectRow => ({
+  id,
+  key,
+  channel,
+  payload: {},
+  createdAt: T0,
+  attempts: 0,
+  nextAt: 0,
+});
 
 test('outbox: a runner whose step a newer actor refuses is tried again later, never dead-lettered', async () => {
   const r = await rig();
   await r.seed({ version: 4 });
-  const row: EffectRow = {
-    id: 'e1',
-    key: 'x:1',
-    channel: 'poke',
-    payload: {},
-    createdAt: T0,
-    attempts: 0,
-    nextAt: 0,
-  };
-  await r.store.commit('x:1', [put('outbox', 'e1', row)]);
+  await r.store.commit('x:1', [put('outbox', 'e1', effectRow('e1', 'x:1', 'poke'))]);
   let runs = 0;
   // Like the alert and gate runners: the effect is a step of another actor.
   const poke: EffectRunner = async () => {
@@ -270,16 +272,7 @@ test('outbox: a runner whose step a newer actor refuses is tried again later, ne
 test('outbox: an effect carried out whose result a newer actor refuses is not carried out again; the result is recorded later', async () => {
   const r = await rig();
   await r.seed({ version: 4 });
-  const row: EffectRow = {
-    id: 'e2',
-    key: KEY,
-    channel: 'call',
-    payload: {},
-    createdAt: T0,
-    attempts: 0,
-    nextAt: 0,
-  };
-  await r.store.commit(KEY, [put('outbox', 'e2', row)]);
+  await r.store.commit(KEY, [put('outbox', 'e2', effectRow('e2', KEY, 'call'))]);
   let runs = 0;
   // Like the Zadarma runner: done once, its answer an event for the actor.
   const call: EffectRunner = async () => {
@@ -314,17 +307,7 @@ test('outbox: an effect carried out whose result fails to be recorded is recorde
     version: 3,
     snapshot: { status: 'active', value: { busy: 'one' }, context: { n: 1, deadline: null } },
   });
-  await r.store.commit(KEY, [
-    put('outbox', 'e3', {
-      id: 'e3',
-      key: KEY,
-      channel: 'call',
-      payload: {},
-      createdAt: T0,
-      attempts: 0,
-      nextAt: 0,
-    }),
-  ]);
+  await r.store.commit(KEY, [put('outbox', 'e3', effectRow('e3', KEY, 'call'))]);
   let runs = 0;
   const call: EffectRunner = async () => {
     runs++;
