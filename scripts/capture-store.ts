@@ -18,7 +18,6 @@
  * `<out>/MANIFEST.json` and `<out>/README.md`. A folder that exists is never overwritten: a new
  * capture is a new version folder.
  */
-import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -31,7 +30,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { commandUpdate, contactUpdate, type Update } from '../fixtures/telegram';
+import { commandUpdate, contactUpdate } from '../fixtures/telegram';
 import { textMessage } from '../fixtures/whatsapp';
 import { MACHINES } from '../machines/index';
 import type { ActorRecord, EffectRow } from '../server/engine/types';
@@ -42,12 +41,11 @@ import type { CallDoc, GateDoc } from '../storage/calls';
 import { isLockFile } from '../storage/service-lock';
 import type { Doc } from '../storage/store';
 import { logFiles, readSegment } from '../storage/wal';
-import { startFakeD360 } from '../test/fakes/d360';
-import { startFakeTelegram } from '../test/fakes/telegram';
-import { startFakeZadarma } from '../test/fakes/zadarma';
+import { startCaptureFakes } from '../test/helpers/capture';
 import { bodyText, Chat } from '../test/helpers/chat';
-import { TgUser } from '../test/helpers/gate-harness';
-import { eventually, http, outboxHealth, type ServiceProcess, spawnService } from '../test/helpers/service';
+import { killHard, TgUser, webhookDelivery } from '../test/helpers/gate-harness';
+import { eventually, outboxHealth, type ServiceProcess, spawnService } from '../test/helpers/service';
+import { expectations, madeBy } from './capture-common';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -81,25 +79,6 @@ const FAKE_ORIGINS = {
   ZADARMA_BASE_URL: 'zadarma',
 } as const;
 
-/** Every other setting the service reads, blanked so the caller's environment or .env cannot leak in. */
-const BLANK = [
-  'WEBHOOK_SECRET_HEADER',
-  'TELEGRAM_ADMIN_IDS',
-  'TELEGRAM_ALLOWED_USERS',
-  'CLIENTS_FILE',
-  'SUPPORT_PHONE',
-  'MAP_URL',
-  'SCHEME_IMAGE',
-  'ADMIN_TOKEN',
-  'PUBLIC_URL',
-  'REMINDER_TIME',
-  'REMINDER_TEMPLATE',
-  'ZADARMA_BALANCE_ALERT',
-  'OUTBOX_MAX_ATTEMPTS',
-  'STORE_FSYNC',
-  'STORE_CHECKPOINT_BYTES',
-];
-
 const EMPLOYEE = { waId: '79990000001', name: 'Иван Петров' };
 const WAITING = { waId: '79990000002', name: 'Мария Смирнова' };
 const GATE_USER = { userId: 5550001, firstName: 'Олена', phone: '380501112233' };
@@ -111,17 +90,7 @@ const FIRST_UPDATE_ID = 610_000_001;
 const DAY_MS = 24 * 3600 * 1000;
 const ddmmyyyy = (iso: string) => iso.split('-').reverse().join('.');
 
-function gitOf(args: string[]): string {
-  return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
-}
-
-function fail(message: string): never {
-  throw new Error(`capture-store: ${message}`);
-}
-
-function check(ok: unknown, message: string): void {
-  if (!ok) fail(message);
-}
+const { fail, check } = expectations('capture-store');
 
 /** What the store's files say: partition files alone, and with the log replayed over them. */
 function readStore(dataDir: string) {
@@ -178,44 +147,17 @@ async function main(): Promise<void> {
       `${relative(root, out)} exists; a committed capture is never rewritten (capture a new version folder)`,
     );
 
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-    name: string;
-    version: string;
-  };
-  const commit = gitOf(['rev-parse', 'HEAD']);
-  const serviceCode = ['server', 'storage', 'machines', 'package.json', 'package-lock.json'];
-  const codeChanges = gitOf(['status', '--porcelain', '--', ...serviceCode]);
-  // The commit that last changed the code which writes the store (HEAD may add only scripts and tests).
-  const serviceCommit = gitOf(['log', '-1', '--format=%H', '--', ...serviceCode]);
-
-  const d360 = await startFakeD360({ apiKey: CAPTURE_ENV.D360_API_KEY });
-  const tg = await startFakeTelegram({ token: CAPTURE_ENV.TELEGRAM_BOT_TOKEN });
-  const zd = await startFakeZadarma({
-    key: CAPTURE_ENV.ZADARMA_API_KEY,
-    secret: CAPTURE_ENV.ZADARMA_API_SECRET,
-  });
-  tg.addChat(GATE_USER.userId); // webhook mode: the fake learns chats from updates only when polled
+  const fakes = await startCaptureFakes(CAPTURE_ENV, [GATE_USER.userId]);
+  const { d360, zd } = fakes;
   const dataDir = join(tmpdir(), `switchboard-capture-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir);
-  const env: Record<string, string> = {
-    ...Object.fromEntries(BLANK.map((k) => [k, ''])),
-    ...CAPTURE_ENV,
-    D360_BASE_URL: d360.url,
-    TELEGRAM_API_ROOT: tg.url,
-    ZADARMA_BASE_URL: zd.url,
-    DATA_DIR: dataDir,
-  };
+  // Every other setting is blank: a test service starts from a blank env (test/helpers/env.ts).
+  const env = { ...CAPTURE_ENV, ...fakes.origins, DATA_DIR: dataDir };
   let svc: ServiceProcess | undefined;
   let updateId = FIRST_UPDATE_ID - 1;
-  const deliver = async (u: Update) => {
-    const res = await http(`${(svc as ServiceProcess).url}/telegram/webhook`, {
-      body: u,
-      headers: { 'x-telegram-bot-api-secret-token': CAPTURE_ENV.TELEGRAM_WEBHOOK_SECRET },
-    });
-    check(res.status === 200, `telegram webhook answered ${res.status}: ${res.text}`);
-  };
-  const user = new TgUser(tg, deliver, GATE_USER.userId, GATE_USER.firstName);
+  const deliver = webhookDelivery(() => (svc as ServiceProcess).url, CAPTURE_ENV.TELEGRAM_WEBHOOK_SECRET);
+  const user = new TgUser(fakes.tg, deliver, GATE_USER.userId, GATE_USER.firstName);
   const tgCommand = (text: string) =>
     user.send(commandUpdate({ userId: user.id, firstName: user.firstName, text, updateId: ++updateId }));
 
@@ -330,13 +272,7 @@ async function main(): Promise<void> {
     check(extra.length === 0, `DATA_DIR holds more than store/: ${extra.join(' ')}`);
     const manifest = {
       what: 'A DATA_DIR written by the service itself (snapshot version 1 of every machine), opened by test/captured-store.test.ts',
-      madeBy: {
-        package: pkg.name,
-        version: pkg.version,
-        commit,
-        serviceCodeCommit: serviceCommit,
-        serviceCodeChanged: codeChanges !== '',
-      },
+      madeBy: madeBy(root),
       command: `npm run capture-store -- --out ${relative(root, out)}`,
       capturedAt,
       capturedAtIso: new Date(capturedAt).toISOString(),
@@ -390,25 +326,14 @@ async function main(): Promise<void> {
         `  ${files.map((f) => `${f.path} ${f.bytes}`).join('\n  ')}\n`,
     );
   } finally {
-    if (svc && svc.proc.exitCode === null && svc.proc.signalCode === null) {
-      svc.proc.kill('SIGKILL');
-      await svc.exited;
-    }
-    await d360.close();
-    await tg.close();
-    await zd.close();
+    if (svc) await killHard(svc);
+    await fakes.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 type Manifest = {
-  madeBy: {
-    package: string;
-    version: string;
-    commit: string;
-    serviceCodeCommit: string;
-    serviceCodeChanged: boolean;
-  };
+  madeBy: ReturnType<typeof madeBy>;
   command: string;
   capturedAtIso: string;
   today: string;
