@@ -1,22 +1,25 @@
 /**
- * `npx tsx scripts/capture-snapshots.ts --from <checkout> --out fixtures/snapshots/v<N>`: stored actors
- * of every machine, in their interesting states, as the service of `<checkout>` writes them, for the
- * tests that later versions migrate and finish them (test/migrations.test.ts, test/upgrade.test.ts).
+ * `npm run capture-snapshots -- --from <checkout> --out fixtures/snapshots/v<N>`: stored actors of
+ * every machine, in their interesting states, as the service of `<checkout>` writes them, for the
+ * tests that later versions migrate and finish them (test/migrations.test.ts,
+ * test/upgrade-snapshots.test.ts).
  *
- * Capture from the release BEFORE a machine version is bumped (a worktree of it): everything here is
- * loaded from `<checkout>` (its service, fakes, test helpers and payload builders), so the records are
- * that release's, written by its own code. It runs that service in this process against the fake
- * 360dialog, Telegram (webhook mode) and Zadarma, drives it over HTTP, reads the actors it left, and
- * writes one `<machine>.<state>.json` per actor (the document `actors/<key>`, as stored) and
- * `MANIFEST.json`: when, by which commit, with which settings, and per actor the other documents its
- * steps wrote (the gate claim, the call record…) so that a test can seed a coherent store. An existing
- * folder is never overwritten.
+ * Capture from the release BEFORE a machine version is bumped (a worktree of it): the service, fakes,
+ * test helpers and payload builders are loaded from `<checkout>`, so the records are that release's,
+ * written by its own code. It runs that service in this process against the fake 360dialog, Telegram
+ * (webhook mode) and Zadarma, drives it over HTTP, reads the actors it left, and writes one
+ * `<machine>.<state>.json` per actor (the document `actors/<key>`, as stored) and `MANIFEST.json`:
+ * when, by which commit, with which settings, and per actor the other documents its steps wrote (the
+ * gate claim, the call record…) so that a test can seed a coherent store. An existing folder is never
+ * overwritten.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { defineCli, failUsage, opt, startCli } from '../server/ops/cli';
+import { startCaptureFakes } from '../test/helpers/capture';
+import { webhookDelivery } from '../test/helpers/gate-harness';
+import { expectations, madeBy } from './capture-common';
 
 type Service = typeof import('../test/helpers/service');
 type GateHarness = typeof import('../test/helpers/gate-harness');
@@ -77,26 +80,33 @@ const IVR_CALLER = '380671112233';
 const CALLBACK_PATH = '/v1/request/callback/';
 const FIRST_UPDATE_ID = 620_000_001;
 
-function fail(message: string): never {
-  throw new Error(`capture-snapshots: ${message}`);
-}
+const { fail, check } = expectations('capture-snapshots');
 
-function check(ok: unknown, message: string): void {
-  if (!ok) fail(message);
-}
+const CLI = defineCli({
+  name: 'capture-snapshots',
+  purpose: 'captures the stored actors of every machine as the service of a checkout writes them',
+  usage: ['--out DIR [--from CHECKOUT]'],
+  options: {
+    from: opt.value('CHECKOUT', 'the release to capture (a worktree of it); its code writes the actors', {
+      default: '.',
+    }),
+    out: opt.value('DIR', 'where the capture goes (never overwritten), e.g. fixtures/snapshots/v2'),
+  },
+  examples: ['--from ../old --out fixtures/snapshots/v2'],
+  // It runs its own service against fakes: a developer's .env must not leak in.
+  dotEnv: false,
+});
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { from: { type: 'string', default: '.' }, out: { type: 'string' } },
-  });
-  const from = resolve(values.from as string);
-  if (!values.out) fail('--out <folder> is required (e.g. fixtures/snapshots/v1)');
+  const { values } = startCli(CLI);
+  if (!values.out) failUsage(CLI, '--out DIR is required (e.g. fixtures/snapshots/v2)');
+  const from = resolve(values.from);
   const out = resolve(root, values.out);
   if (existsSync(out))
     fail(`${relative(root, out)} exists; a capture is never rewritten (capture a new folder)`);
   const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(from, path)).href) as Promise<T>;
 
-  const { startTestService, eventually, http } = await load<Service>('test/helpers/service.ts');
+  const { startTestService, eventually } = await load<Service>('test/helpers/service.ts');
   const { TgUser } = await load<GateHarness>('test/helpers/gate-harness.ts');
   const { Chat, bodyText } = await load<ChatHelpers>('test/helpers/chat.ts');
   const { zadarmaPoster } = await load<IvrHelpers>('test/helpers/ivr-zadarma.ts');
@@ -105,27 +115,14 @@ async function main(): Promise<void> {
   const { startFakeZadarma } = await load<Zadarma>('test/fakes/zadarma.ts');
   const { commandUpdate, contactUpdate } = await load<TgFixtures>('fixtures/telegram.ts');
   const { incomingCall } = await load<ZdFixtures>('fixtures/zadarma.ts');
-  const git = (args: string[]) => execFileSync('git', args, { cwd: from, encoding: 'utf8' }).trim();
-  const pkg = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as {
-    name: string;
-    version: string;
-  };
-  const serviceCode = ['server', 'storage', 'machines', 'package.json', 'package-lock.json'];
 
-  const d360 = await startFakeD360({ apiKey: CAPTURE_ENV.D360_API_KEY });
-  const tg = await startFakeTelegram({ token: CAPTURE_ENV.TELEGRAM_BOT_TOKEN });
-  const zd = await startFakeZadarma({
-    key: CAPTURE_ENV.ZADARMA_API_KEY,
-    secret: CAPTURE_ENV.ZADARMA_API_SECRET,
+  const fakes = await startCaptureFakes(CAPTURE_ENV, [MEMBER.userId, GUEST.userId, ADMIN], {
+    startFakeD360,
+    startFakeTelegram,
+    startFakeZadarma,
   });
-  for (const id of [MEMBER.userId, GUEST.userId, ADMIN]) tg.addChat(id); // webhook mode: chats are not learnt
-  const env = {
-    ...Object.fromEntries(BLANK.map((k) => [k, ''])),
-    ...CAPTURE_ENV,
-    D360_BASE_URL: d360.url,
-    TELEGRAM_API_ROOT: tg.url,
-    ZADARMA_BASE_URL: zd.url,
-  };
+  const { d360, tg, zd } = fakes;
+  const env = { ...Object.fromEntries(BLANK.map((k) => [k, ''])), ...CAPTURE_ENV, ...fakes.origins };
   const svc = await startTestService(env);
   const store = svc.store;
   try {
@@ -147,13 +144,7 @@ async function main(): Promise<void> {
 
     // Telegram: a guest, and a member (their own allowed number) whose /vorota is pending at Zadarma.
     let updateId = FIRST_UPDATE_ID - 1;
-    const deliver = async (u: unknown) => {
-      const res = await http(`${svc.url}/telegram/webhook`, {
-        body: u,
-        headers: { 'x-telegram-bot-api-secret-token': CAPTURE_ENV.TELEGRAM_WEBHOOK_SECRET },
-      });
-      check(res.status === 200, `telegram webhook answered ${res.status}: ${res.text}`);
-    };
+    const deliver = webhookDelivery(() => svc.url, CAPTURE_ENV.TELEGRAM_WEBHOOK_SECRET);
     const guest = new TgUser(tg, deliver, GUEST.userId, GUEST.firstName);
     const member = new TgUser(tg, deliver, MEMBER.userId, MEMBER.firstName);
     const command = (u: InstanceType<typeof TgUser>, text: string) =>
@@ -230,13 +221,7 @@ async function main(): Promise<void> {
     });
     const manifest = {
       what: 'Stored actors (documents actors/<key>) of every machine, written by the service of an earlier release',
-      madeBy: {
-        package: pkg.name,
-        version: pkg.version,
-        commit: git(['rev-parse', 'HEAD']),
-        serviceCodeCommit: git(['log', '-1', '--format=%H', '--', ...serviceCode]),
-        serviceCodeChanged: git(['status', '--porcelain', '--', ...serviceCode]) !== '',
-      },
+      madeBy: madeBy(from),
       command: `npx tsx scripts/capture-snapshots.ts --from <a checkout of that commit> --out ${relative(root, out)}`,
       capturedAt,
       capturedAtIso: new Date(capturedAt).toISOString(),
@@ -249,9 +234,7 @@ async function main(): Promise<void> {
     for (const e of entries) console.log(`${e.file}: ${e.key} ${e.machine}@${e.version} ${e.state}`);
   } finally {
     await svc.stop();
-    await d360.close();
-    await tg.close();
-    await zd.close();
+    await fakes.close();
   }
 }
 
