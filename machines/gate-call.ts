@@ -118,6 +118,20 @@ const outcomeOf = (e: GateCallEvent): GateOutcome =>
 
 type Ctx = { context: GateCallContext };
 
+/** What a REQUEST tells the call about itself (a duplicate keeps it too, for its record). */
+const requested = (e: Extract<GateCallEvent, { type: 'REQUEST' }>) => ({
+  gate: e.gate,
+  relay: e.relay,
+  source: e.source,
+  userId: e.userId ?? null,
+  chatId: e.chatId ?? null,
+  caller: e.caller ?? null,
+  requestedAt: e.now,
+});
+
+/** The final states a CALL_END decides by the outcome table (`failed` takes whatever is left). */
+const DECIDED = ['opened', 'busy', 'noAnswer', 'misconfigured'] as const;
+
 /** The entry of a final state a CALL_END decided: what came of it, the gate is free, the chat is told. */
 const settle = (outcome: Exclude<GateOutcome, 'failed'>) => [
   { type: 'finish' as const, params: { outcome } },
@@ -197,29 +211,12 @@ export const gateCallMachine = setup({
           {
             guard: 'busy',
             target: 'duplicate',
-            actions: assign(({ event }) => ({
-              gate: event.gate,
-              relay: event.relay,
-              source: event.source,
-              userId: event.userId ?? null,
-              chatId: event.chatId ?? null,
-              caller: event.caller ?? null,
-              requestedAt: event.now,
-            })),
+            actions: assign(({ event }) => requested(event)),
           },
           {
             target: 'live',
             actions: [
-              assign(({ event }) => ({
-                gate: event.gate,
-                relay: event.relay,
-                source: event.source,
-                userId: event.userId ?? null,
-                chatId: event.chatId ?? null,
-                caller: event.caller ?? null,
-                requestedAt: event.now,
-                deadline: event.now + event.timeoutMs,
-              })),
+              assign(({ event }) => ({ ...requested(event), deadline: event.now + event.timeoutMs })),
               { type: 'claimGate', params: ({ context }) => ({ gate: context.gate }) },
               {
                 type: 'requestCallback',
@@ -237,18 +234,11 @@ export const gateCallMachine = setup({
       on: {
         CALL_START: { actions: assign({ pbxCallId: ({ event }) => event.pbxCallId }) },
         CALL_END: [
-          { guard: { type: 'endIs', params: { outcome: 'opened' } }, target: 'opened', actions: 'recordEnd' },
-          { guard: { type: 'endIs', params: { outcome: 'busy' } }, target: 'busy', actions: 'recordEnd' },
-          {
-            guard: { type: 'endIs', params: { outcome: 'noAnswer' } },
-            target: 'noAnswer',
-            actions: 'recordEnd',
-          },
-          {
-            guard: { type: 'endIs', params: { outcome: 'misconfigured' } },
-            target: 'misconfigured',
-            actions: 'recordEnd',
-          },
+          ...DECIDED.map((outcome) => ({
+            guard: { type: 'endIs' as const, params: { outcome } },
+            target: outcome,
+            actions: 'recordEnd' as const,
+          })),
           { target: 'failed', actions: 'recordEnd' },
         ],
         TIMEOUT: { target: 'failed', actions: assign({ reason: 'timeout' }) },

@@ -126,6 +126,33 @@ const common = {
   TEXT: { actions: say((e) => ({ view: 'unknown', member: e.allowed })) },
 } as const;
 
+/**
+ * A contact decides the state wherever it arrives: the user's own allowed phone makes a member, any
+ * other own phone a guest (a transition only where that changes the state); a forwarded card changes
+ * nothing.
+ */
+const contact = (here: 'guest' | 'member') => {
+  const to = (state: 'guest' | 'member') => (state === here ? {} : { target: state });
+  return [
+    { guard: 'foreignContact' as const, actions: say(() => ({ view: 'contactForeign' })) },
+    {
+      guard: 'allowed' as const,
+      ...to('member'),
+      actions: [...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
+    },
+    {
+      ...to('guest'),
+      actions: [...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))],
+    },
+  ];
+};
+
+/** A guest's member-only command: handed over to member when the update says allowed, else refused. */
+const memberOnly = (refusal: TgView) => [
+  { guard: 'allowed' as const, target: 'member', actions: 'handOver' as const },
+  { actions: say(() => refusal) },
+];
+
 /** What the chat asks the server to do (its binding carries these out). */
 export const telegramChatEffects = {
   /** Outbound: the one answer to this update. */
@@ -169,27 +196,10 @@ export const telegramChatMachine = setup({
       always: { guard: 'allowed', target: 'member' },
       on: {
         ...common,
-        CONTACT: [
-          { guard: 'foreignContact', actions: say(() => ({ view: 'contactForeign' })) },
-          {
-            guard: 'allowed',
-            target: 'member',
-            actions: [...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
-          },
-          { actions: [...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))] },
-        ],
-        GATE: [
-          { guard: 'allowed', target: 'member', actions: 'handOver' },
-          { actions: say(() => ({ view: 'denied' })) },
-        ],
-        ADMIN: [
-          { guard: 'allowed', target: 'member', actions: 'handOver' },
-          { actions: say(() => ({ view: 'adminOnly' })) },
-        ],
-        STATS: [
-          { guard: 'allowed', target: 'member', actions: 'handOver' },
-          { actions: say(() => ({ view: 'adminOnly' })) },
-        ],
+        CONTACT: contact('guest'),
+        GATE: memberOnly({ view: 'denied' }),
+        ADMIN: memberOnly({ view: 'adminOnly' }),
+        STATS: memberOnly({ view: 'adminOnly' }),
       },
     },
     /** May open gates (and, as an admin, change access and see the figures). */
@@ -199,17 +209,7 @@ export const telegramChatMachine = setup({
       always: { guard: 'revoked', target: 'guest' },
       on: {
         ...common,
-        CONTACT: [
-          { guard: 'foreignContact', actions: say(() => ({ view: 'contactForeign' })) },
-          {
-            guard: 'allowed',
-            actions: [...keepPhone, say((e) => ({ view: 'contactAccepted', firstName: e.firstName }))],
-          },
-          {
-            target: 'guest',
-            actions: [...keepPhone, say((e) => ({ view: 'contactRefused', firstName: e.firstName }))],
-          },
-        ],
+        CONTACT: contact('member'),
         GATE: [
           { guard: 'revoked', target: 'guest', actions: 'handOver' },
           { guard: 'gatesOff', actions: say(() => ({ view: 'gatesOff' })) },

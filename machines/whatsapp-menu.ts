@@ -161,6 +161,18 @@ function stopStart(menu: string) {
   ];
 }
 
+/** Inside a step: "стоп" / "старт", and the cancel words that drop the step with "cancelled". */
+function leaveStep() {
+  return [
+    ...stopStart('menu'),
+    {
+      guard: 'isCancel' as const,
+      target: 'menu',
+      actions: { type: 'reply' as const, params: { view: 'menu', notice: { kind: 'cancelled' } } as View },
+    },
+  ];
+}
+
 function recordOf(range: Range, shift: Shift, e: Inbound) {
   const dates = datesInRange(range.start, range.end);
   const taken = new Set(e.taken);
@@ -326,12 +338,7 @@ export const whatsappMenuMachine = setup({
           entry: ['touch', 'clearReset', assign({ pending: null })],
           on: {
             TEXT: [
-              ...stopStart('menu'),
-              {
-                guard: 'isCancel',
-                target: 'menu',
-                actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
-              },
+              ...leaveStep(),
               {
                 guard: 'isValidPeriod',
                 target: 'choosingShift',
@@ -359,12 +366,7 @@ export const whatsappMenuMachine = setup({
           entry: ['touch', 'clearReset'],
           on: {
             TEXT: [
-              ...stopStart('menu'),
-              {
-                guard: 'isCancel',
-                target: 'menu',
-                actions: { type: 'reply', params: { view: 'menu', notice: { kind: 'cancelled' } } },
-              },
+              ...leaveStep(),
               {
                 guard: 'isTypedShift',
                 target: 'menu',

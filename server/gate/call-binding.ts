@@ -11,6 +11,8 @@ export const GATE_CALL_MACHINE = MACHINES['gate-call'].name;
 /** `call:<gate>:<id>`: every call of a gate shares the gate's partition and lock. */
 export const callKey = (gate: string, id: string) => `call:${gate}:${id}`;
 export const gateOfKey = (key: string) => key.split(':')[1] ?? '';
+/** The call's record (`calls/<gate>:<id>`) is named by its key without the prefix. */
+const recordIdOf = (key: string) => key.slice('call:'.length);
 
 const API_CAUSE = 'zadarmaApi';
 const relayCause = (gate: string) => `relayAnswered:${gate}`;
@@ -33,7 +35,7 @@ export function gateCallBinding(deps: { org: Org }): Binding {
       if ((stored.snapshot as { status?: unknown }).status !== 'active') return plan;
       const chatId = (stored.snapshot.context as Partial<GateCallContext> | undefined)?.chatId;
       if (typeof chatId === 'number') plan.effects.push(telegramMessage(chatId, uk.timeout(deps.org, gate)));
-      plan.writes.push(callResetWrite(key.slice('call:'.length), now));
+      plan.writes.push(callResetWrite(recordIdOf(key), now));
       return plan;
     },
     actions: {
@@ -48,13 +50,7 @@ export function gateCallBinding(deps: { org: Org }): Binding {
         plan.writes.push(releaseGate(gate, key));
       },
       notify(n, { after }, plan) {
-        if (n.chatId !== null)
-          plan.effects.push({
-            channel: TELEGRAM_CHANNEL,
-            payload: {
-              call: { method: 'sendMessage', params: { chat_id: n.chatId, text: notifyText(deps.org, n) } },
-            },
-          });
+        if (n.chatId !== null) plan.effects.push(telegramMessage(n.chatId, notifyText(deps.org, n)));
         if (n.kind === 'initiated')
           plan.effects.push(alertEffect({ op: 'recover', cause: API_CAUSE, kind: 'zadarmaApi' }));
         if (n.kind === 'opened')
@@ -88,7 +84,7 @@ export function gateCallBinding(deps: { org: Org }): Binding {
     everyStep({ key, now, after }, plan) {
       // Still `new`: a restarted call (onReset) that no REQUEST reached has no record to write.
       if (after.state === 'new') return;
-      plan.writes.push(callWrite(key.slice('call:'.length), callStatusOf(after.state), after.context, now));
+      plan.writes.push(callWrite(recordIdOf(key), callStatusOf(after.state), after.context, now));
     },
   });
 }
