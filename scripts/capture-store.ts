@@ -29,10 +29,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
+import type { AnyStateNode } from 'xstate';
 import { commandUpdate, contactUpdate } from '../fixtures/telegram';
 import { textMessage } from '../fixtures/whatsapp';
-import { MACHINES } from '../machines/index';
+import { MACHINES, type MachineName } from '../machines/index';
 import type { ActorRecord, EffectRow } from '../server/engine/types';
 import { dateIn } from '../server/lib/clock';
 import { defineCli, opt, startCli } from '../server/ops/cli';
@@ -132,16 +133,38 @@ const CLI = defineCli({
   purpose: 'captures a store written by this version, for the upgrade tests of later versions',
   usage: ['[--out DIR]'],
   options: {
-    out: opt.value('DIR', 'where the capture goes (never overwritten)', { default: 'fixtures/stores/v1' }),
+    out: opt.value(
+      'DIR',
+      'where the capture goes (never overwritten); default the next free fixtures/stores/vN',
+    ),
   },
   examples: ['--out fixtures/stores/v2'],
   // It runs its own service on a temp DATA_DIR against fakes: a developer's .env must not leak in.
   dotEnv: false,
 });
 
+/** The stored label (`active.askingPeriod`) of a machine's state named `key`, as the engine writes it. */
+function labelOf(machine: MachineName, key: string): string {
+  const walk = (node: AnyStateNode): string | undefined =>
+    node.key === key && node.path.length > 0
+      ? node.path.join('.')
+      : Object.values(node.states).reduce<string | undefined>((found, n) => found ?? walk(n), undefined);
+  const label = walk(MACHINES[machine].logic.root);
+  if (!label) throw new Error(`${machine} has no state ${key}`);
+  return label;
+}
+const ASKING_PERIOD = labelOf('whatsapp-menu', 'askingPeriod');
+const MENU = labelOf('whatsapp-menu', 'menu');
+const CALL_PENDING = labelOf('gate-call', 'pending');
+
+/** `dir/v1`, `dir/v2`, …: the first that does not exist yet. */
+function nextFreeFolder(dir: string): string {
+  for (let n = 1; ; n++) if (!existsSync(join(dir, `v${n}`))) return join(dir, `v${n}`);
+}
+
 async function main(): Promise<void> {
   const { values } = startCli(CLI);
-  const out = resolve(root, values.out);
+  const out = resolve(root, values.out ?? nextFreeFolder(join(root, 'fixtures/stores')));
   if (existsSync(out))
     fail(
       `${relative(root, out)} exists; a committed capture is never rewritten (capture a new version folder)`,
@@ -229,10 +252,10 @@ async function main(): Promise<void> {
     const store = await replayed(dataDir);
     check(store.logs.length > 0 && store.commits > 0, 'the log holds commits');
     const actor = store.all.get(`actors/wa:${EMPLOYEE.waId}`) as ActorRecord | undefined;
-    check(actor?.state === 'askingPeriod', `the employee is asked for a period (${actor?.state})`);
+    check(actor?.state === ASKING_PERIOD, `the employee is asked for a period (${actor?.state})`);
     check(store.logged.has(`actors/wa:${EMPLOYEE.waId}`), 'the dialog step is in the log');
     const before = store.partitions.get(`actors/wa:${EMPLOYEE.waId}`) as ActorRecord | undefined;
-    check(before?.state === 'menu', `the partition files hold the employee at the menu (${before?.state})`);
+    check(before?.state === MENU, `the partition files hold the employee at the menu (${before?.state})`);
     const emp1 = store.all.get(`employees/${EMPLOYEE.waId}`) as EmployeeDoc | undefined;
     check(emp1?.days[earlier]?.shift === 'day' && emp1.name === EMPLOYEE.name, 'the earlier day is recorded');
     check(
@@ -250,7 +273,10 @@ async function main(): Promise<void> {
       call?.status === 'pending' && call.userId === GATE_USER.userId,
       `the call is pending (${call?.status})`,
     );
-    check((store.all.get(`actors/${callKey}`) as ActorRecord | undefined)?.state === 'pending', 'call actor');
+    check(
+      (store.all.get(`actors/${callKey}`) as ActorRecord | undefined)?.state === CALL_PENDING,
+      'call actor',
+    );
     const rows = [...store.all.entries()]
       .filter(([k]) => k.startsWith('outbox/'))
       .map(([, d]) => d as EffectRow);
@@ -271,7 +297,7 @@ async function main(): Promise<void> {
     const extra = readdirSync(dataDir).filter((n) => n !== 'store');
     check(extra.length === 0, `DATA_DIR holds more than store/: ${extra.join(' ')}`);
     const manifest = {
-      what: 'A DATA_DIR written by the service itself (snapshot version 1 of every machine), opened by test/captured-store.test.ts',
+      what: 'A DATA_DIR written by the service itself (the snapshot versions are under machines), opened by test/captured-store.test.ts',
       madeBy: madeBy(root),
       command: `npm run capture-store -- --out ${relative(root, out)}`,
       capturedAt,
@@ -290,7 +316,7 @@ async function main(): Promise<void> {
         waId: EMPLOYEE.waId,
         name: EMPLOYEE.name,
         key: `wa:${EMPLOYEE.waId}`,
-        state: 'askingPeriod',
+        state: ASKING_PERIOD,
         recorded: { date: earlier, shift: 'day' },
       },
       pendingReply: {
@@ -352,7 +378,8 @@ function readme(m: Manifest): string {
     .map(([name, v]) => `${name} ${v}`)
     .join(', ');
   const changed = m.madeBy.serviceCodeChanged ? ', with uncommitted changes' : '';
-  return `# Captured store v1
+  const folder = basename(m.command.split(' ').at(-1) ?? '');
+  return `# Captured store ${folder}
 
 A \`DATA_DIR\` written by the service itself, to prove that later versions still open it and finish
 what it left unfinished (\`test/captured-store.test.ts\`).
@@ -364,9 +391,8 @@ what it left unfinished (\`test/captured-store.test.ts\`).
 - machines (name and snapshot version): ${machines}
 - store: format 2 (partition files + write-ahead log), ${m.store.partitions} partitions
 
-"v1" is the snapshot version of every machine in it. **Never edit or regenerate these files**: a store
-of a later format or machine version is captured into a new folder (\`fixtures/stores/v2\`, …) next to
-this one, and this one stays, with its test.
+**Never edit or regenerate these files**: a store of a later format or machine version is captured into
+a new folder (the next \`fixtures/stores/vN\`) next to this one, and this one stays, with its test.
 
 ## How it was made
 
@@ -381,7 +407,7 @@ Telegram (webhook mode) and Zadarma of \`test/fakes/\`, with the settings in \`M
      \`${m.gateUser.phone}\` (in \`ALLOWED_PHONES\`): authorised.
 2. Second run, killed with SIGKILL, so its ${m.store.logCommits} commits are only in the write-ahead log
    \`wal-*.log\` (never checkpointed):
-   - actor \`${m.employee.key}\` taps "Заполнить за период" again: left in \`askingPeriod\`;
+   - actor \`${m.employee.key}\` taps "Заполнить за период" again: left in \`${ASKING_PERIOD}\`;
    - \`${m.gateUser.key}\` sends /${m.gateCall.gate}; Zadarma accepts the callback to relay
      ${m.gateCall.relay} (API_OK): gate-call actor \`${String(m.gateCall.key)}\`
      is \`pending\` and holds the gate (\`GATE_CALL_TIMEOUT_S=3600\`);
