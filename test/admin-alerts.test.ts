@@ -16,6 +16,7 @@ import {
   type Fakes,
   gateEnv,
   RELAY,
+  type Rig,
   runCall,
   startFakes,
   startRig,
@@ -50,6 +51,25 @@ async function quiet(tg: Fakes['tg'], n: number, what: string, chat = ADMIN): Pr
 }
 
 const alertsActor = (svc: TestService) => svc.store.get<ActorRecord>('actors', ADMIN_ALERTS_KEY);
+
+/** A gate rig where USER may open and ADMIN's chat is open; no cooldown unless `env` says otherwise. */
+async function withAdminRig(
+  env: Record<string, string | undefined>,
+  fn: (rig: Rig, u: TgUser) => Promise<void>,
+) {
+  const rig = await startRig({
+    TELEGRAM_ALLOWED_USERS: `${USER}`,
+    TELEGRAM_ADMIN_IDS: `${ADMIN}`,
+    GATE_COOLDOWN_S: '0',
+    ...env,
+  });
+  try {
+    rig.tg.addChat(ADMIN);
+    await fn(rig, rig.user(USER));
+  } finally {
+    await rig.stop();
+  }
+}
 
 test('a relay that answers: one alert, the next one in the hour summarised, recovery once', async () => {
   const rig = await startRig({
@@ -91,14 +111,7 @@ test('a relay that answers: one alert, the next one in the hour summarised, reco
 });
 
 test('the Zadarma API failing: alert, held back, recovered with the count on the next API_OK', async () => {
-  const rig = await startRig({
-    TELEGRAM_ALLOWED_USERS: `${USER}`,
-    TELEGRAM_ADMIN_IDS: `${ADMIN}`,
-    GATE_COOLDOWN_S: '0',
-  });
-  try {
-    rig.tg.addChat(ADMIN);
-    const u = rig.user(USER);
+  await withAdminRig({}, async (rig, u) => {
     for (const status of [500, 500]) {
       rig.zd.failNext({ status, path: CALLBACK_PATH });
       const from = u.messages().length;
@@ -117,36 +130,22 @@ test('the Zadarma API failing: alert, held back, recovered with the count on the
     await quiet(rig.tg, 2, 'no second recovery');
     rig.clock.advance(61 * MIN);
     await quiet(rig.tg, 2, 'nothing left to summarise');
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('calls that work while nothing is wrong: every one reports a recovery, the admins hear nothing', async () => {
-  const rig = await startRig({
-    TELEGRAM_ALLOWED_USERS: `${USER}`,
-    TELEGRAM_ADMIN_IDS: `${ADMIN}`,
-    GATE_COOLDOWN_S: '0',
-  });
-  try {
-    rig.tg.addChat(ADMIN);
-    const u = rig.user(USER);
+  await withAdminRig({}, async (rig, u) => {
     // Zadarma's acceptance and the relay's rejection each report a recovery of their cause.
     await runCall(rig, u, 'hvirtka', 'cancel', 5);
     await runCall(rig, u, 'vorota', 'cancel', 4);
     await eventually(() => rig.svc.store.all('outbox').length === 0, 5000, 'every effect carried out');
     await quiet(rig.tg, 0, 'no "works again" for a cause that was never on');
     assert.is(alertsActor(rig.svc), undefined, 'the alerts actor took no step');
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('the Zadarma error the user and the alert quote is cleaned: no secret, phones masked, one line, capped', async () => {
-  const rig = await startRig({ TELEGRAM_ALLOWED_USERS: `${USER}`, TELEGRAM_ADMIN_IDS: `${ADMIN}` });
-  try {
-    rig.tg.addChat(ADMIN);
-    const u = rig.user(USER);
+  await withAdminRig({ GATE_COOLDOWN_S: undefined }, async (rig, u) => {
     const message = `Wrong key ${ZD_KEY}\r\nsign: ${ZD_SECRET}\n\tto 380501112233\n${'x'.repeat(500)}`;
     rig.zd.failNext({ status: 401, path: CALLBACK_PATH, message });
     await u.command('/hvirtka');
@@ -155,9 +154,7 @@ test('the Zadarma error the user and the alert quote is cleaned: no secret, phon
       assert.not.ok(told.includes(secret), `the user's message quotes ${secret}`);
     const detail = `Wrong key *** sign: *** to …2233 ${'x'.repeat(500)}`.slice(0, 299);
     assert.is(await nth(rig.tg, 1), `🔧 ADMIN: помилка дзвінка на хвіртки: ${detail}…`);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 async function startOn(f: Fakes, clock: TestClock, dataDir: string, extra: Record<string, string>) {

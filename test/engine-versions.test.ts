@@ -112,11 +112,30 @@ async function rig() {
       event: () => ({ type, now }),
     });
   const outbox = () => store.all<EffectRow>('outbox');
+  /** A pending effect `id` of actor `key`, due now. */
+  const queue = (id: string, key: string, channel: string) =>
+    store.commit(key, [
+      put('outbox', id, { id, key, channel, payload: {}, createdAt: T0, attempts: 0, nextAt: 0 }),
+    ]);
   const tick = (ms: number) => {
     now += ms;
     return now;
   };
-  return { store, engine, binding, log, logs, faults, actor, seed, send, outbox, tick, now: () => now };
+  return {
+    store,
+    engine,
+    binding,
+    log,
+    logs,
+    faults,
+    actor,
+    seed,
+    send,
+    outbox,
+    queue,
+    tick,
+    now: () => now,
+  };
 }
 
 test('an older stored actor is migrated step by step, resumed where it was and committed at the current version', async () => {
@@ -234,21 +253,11 @@ test('pruning forgets finished actors, but not a newer one', async () => {
 });
 
 const fast = { baseDelayMs: 5, maxDelayMs: 40, maxAttempts: 2 };
-/** An outbox row due now. */
-const effectRow = (id: string, key: string, channel: string): EffectRow => ({
-  id,
-  key,
-  channel,
-  payload: {},
-  createdAt: T0,
-  attempts: 0,
-  nextAt: 0,
-});
 
 test('outbox: a runner whose step a newer actor refuses is tried again later, never dead-lettered', async () => {
   const r = await rig();
   await r.seed({ version: 4 });
-  await r.store.commit('x:1', [put('outbox', 'e1', effectRow('e1', 'x:1', 'poke'))]);
+  await r.queue('e1', 'x:1', 'poke');
   let runs = 0;
   // Like the alert and gate runners: the effect is a step of another actor.
   const poke: EffectRunner = async () => {
@@ -272,7 +281,7 @@ test('outbox: a runner whose step a newer actor refuses is tried again later, ne
 test('outbox: an effect carried out whose result a newer actor refuses is not carried out again; the result is recorded later', async () => {
   const r = await rig();
   await r.seed({ version: 4 });
-  await r.store.commit(KEY, [put('outbox', 'e2', effectRow('e2', KEY, 'call'))]);
+  await r.queue('e2', KEY, 'call');
   let runs = 0;
   // Like the Zadarma runner: done once, its answer an event for the actor.
   const call: EffectRunner = async () => {
@@ -307,7 +316,7 @@ test('outbox: an effect carried out whose result fails to be recorded is recorde
     version: 3,
     snapshot: { status: 'active', value: { busy: 'one' }, context: { n: 1, deadline: null } },
   });
-  await r.store.commit(KEY, [put('outbox', 'e3', effectRow('e3', KEY, 'call'))]);
+  await r.queue('e3', KEY, 'call');
   let runs = 0;
   const call: EffectRunner = async () => {
     runs++;

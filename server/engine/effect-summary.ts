@@ -1,4 +1,4 @@
-import { maskPhones } from '../lib/log';
+import { cleanOutsideText } from '../lib/outside-text';
 import type { EffectRow, HistoryEffect } from './types';
 
 /** At most this many effects are summarised per history entry, each in at most this many characters. */
@@ -9,14 +9,15 @@ export const EFFECT_ID_CHARS = 8;
 
 /**
  * What a step's effects were, in a few bytes for the actor's history: the channel, a short id and one
- * line (the text a message carries, or the effect's plain fields), phones masked.
+ * line (the text a message carries, or the effect's plain fields), folded and capped like any quoted
+ * outside text (lib/outside-text.ts: phones masked, control characters as spaces).
  */
 export function summariseEffects(effects: readonly EffectRow[]): HistoryEffect[] | undefined {
   if (effects.length === 0) return undefined;
   return effects.slice(0, HISTORY_EFFECTS_LIMIT).map((e) => ({
     id: e.id.slice(0, EFFECT_ID_CHARS),
     channel: e.channel,
-    summary: oneLine(summaryOf(e.payload)),
+    summary: cleanOutsideText(summaryOf(e.payload), [], EFFECT_SUMMARY_CHARS),
   }));
 }
 
@@ -43,11 +44,4 @@ function firstText(value: unknown, depth: number): string | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-function oneLine(text: string): string {
-  const flat = maskPhones(text.replace(/\s+/g, ' ').trim());
-  // By code points: an emoji cut in half is not text.
-  const chars = Array.from(flat);
-  return chars.length > EFFECT_SUMMARY_CHARS ? `${chars.slice(0, EFFECT_SUMMARY_CHARS - 1).join('')}…` : flat;
 }

@@ -167,8 +167,7 @@ export class Outbox {
         lastError: outcome.error,
       };
       await this.engine.reschedule(updated);
-      const q = this.queues.get(effect.key);
-      if (q && q[0] === effect) q[0] = updated;
+      this.replaceHead(effect, updated);
     } catch (e) {
       // Its result is recorded on the next try, and the effect is not carried out again (a second
       // Zadarma callback would ring the relay twice).
@@ -180,9 +179,7 @@ export class Outbox {
         id: effect.id,
         error: (e as Error).message,
       });
-      const q = this.queues.get(effect.key);
-      if (q && q[0] === effect)
-        q[0] = { ...effect, nextAt: this.clock() + this.backoff(effect.attempts + 1) };
+      this.replaceHead(effect, { ...effect, nextAt: this.clock() + this.backoff(effect.attempts + 1) });
     }
   }
 
@@ -200,6 +197,11 @@ export class Outbox {
         error: (e as Error).message,
       });
     }
+    this.replaceHead(effect, updated);
+  }
+
+  /** The queue's head, when it is still `effect`, becomes `updated` (its next try). */
+  private replaceHead(effect: EffectRow, updated: EffectRow): void {
     const q = this.queues.get(effect.key);
     if (q && q[0] === effect) q[0] = updated;
   }

@@ -118,4 +118,5 @@ export function maskDeep(value: unknown): unknown {
   return value;
 }
 
-const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : '');
+/** A stored time as ISO text ('' for a record without one). */
+export const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : '');

@@ -9,13 +9,13 @@ import {
   signed,
   type ZadarmaFields,
 } from '../../fixtures/zadarma';
-import { MACHINES, type MachineName } from '../../machines/index';
 import { pendingCallOf } from '../../storage/calls';
 import type { Config } from '../config/config';
 import type { Engine } from '../engine/engine';
 import type { ActorRecord } from '../engine/types';
 import { normalisePhone } from '../lib/phone';
 import { actorId } from './actors';
+import { machineInfo } from './machines';
 
 /**
  * The inspector's playground (open development mode only): plays a WhatsApp employee, a Telegram user
@@ -135,7 +135,7 @@ export async function play(deps: PlaygroundDeps, req: PlaygroundRequest): Promis
       const all = engine.store.all<ActorRecord>('actors');
       const actor = all.find((a) => (req.key ? a.key === req.key : actorId(a.key) === req.id));
       if (!actor) throw new PlaygroundError('no such actor (give its key or id)');
-      const known = eventsOf(actor.machine);
+      const known = machineInfo().find((m) => m.name === actor.machine)?.events ?? [];
       if (!known.includes(req.type))
         throw new PlaygroundError(`${actor.machine} knows the events ${known.join(', ')}`);
       const fields = req.fields && typeof req.fields === 'object' ? req.fields : {};
@@ -157,12 +157,6 @@ export async function play(deps: PlaygroundDeps, req: PlaygroundRequest): Promis
     default:
       throw new PlaygroundError('kind must be whatsapp, telegram, zadarma or event');
   }
-}
-
-/** The event types a machine handles anywhere (XState's `machine.events`). */
-export function eventsOf(machine: string): string[] {
-  const entry = MACHINES[machine as MachineName];
-  return entry ? [...entry.logic.events] : [];
 }
 
 function required(value: string | undefined, what: string): string {

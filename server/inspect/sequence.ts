@@ -1,8 +1,9 @@
 import type { Store } from '../../storage/store';
 import { ALERT_CHANNEL } from '../alerts/binding';
+import { EFFECT_ID_CHARS } from '../engine/effect-summary';
 import type { ActorRecord, EffectRow, HistoryEffect } from '../engine/types';
 import { maskPhones } from '../lib/log';
-import { actorId } from './actors';
+import { actorId, iso } from './actors';
 
 /**
  * One conversation across actors, from what the store keeps: the actors' bounded histories (each step's
@@ -47,7 +48,7 @@ export function sequenceOf(store: Store, keyOrId: string): Sequence | undefined 
 
   // The actor that started a gate call (its history holds the `gate` effect the call is named after).
   const originOf = (call: ActorRecord) => {
-    const effectId = call.key.split(':')[2] ?? '';
+    const effectId = callEffectId(call.key);
     return actors.find(
       (a) =>
         !a.key.startsWith('call:') &&
@@ -55,7 +56,7 @@ export function sequenceOf(store: Store, keyOrId: string): Sequence | undefined 
     );
   };
   const callOf = (effect: HistoryEffect) =>
-    actors.find((a) => a.key.startsWith('call:') && (a.key.split(':')[2] ?? '').startsWith(effect.id));
+    actors.find((a) => a.key.startsWith('call:') && callEffectId(a.key).startsWith(effect.id));
 
   const root = start.key.startsWith('call:') ? (originOf(start) ?? start) : start;
   const chain: ActorRecord[] = [root];
@@ -122,9 +123,12 @@ export function sequenceOf(store: Store, keyOrId: string): Sequence | undefined 
   return { participants: list, messages, mermaid: toSequenceDiagram(list, messages) };
 }
 
-/** `key id8` of every row of an outbox-like collection. */
+/** The id of the `gate` effect a gate call is named after (`call:<gate>:<effectId>`). */
+const callEffectId = (key: string) => key.split(':')[2] ?? '';
+
+/** `key id` of every row of an outbox-like collection, the id shortened as history keeps it. */
 function rowsOf(store: Store, collection: string): Set<string> {
-  return new Set(store.all<EffectRow>(collection).map((r) => `${r.key} ${r.id.slice(0, 8)}`));
+  return new Set(store.all<EffectRow>(collection).map((r) => `${r.key} ${r.id.slice(0, EFFECT_ID_CHARS)}`));
 }
 
 function toSequenceDiagram(participants: Sequence['participants'], messages: Sequence['messages']): string {
@@ -139,5 +143,3 @@ function toSequenceDiagram(participants: Sequence['participants'], messages: Seq
 
 /** Text Mermaid shows as it is: no line breaks, comments, entities, markup or statement separators. */
 const safe = (text: string) => text.replace(/[\r\n;#%<>{}]+/g, ' ').trim() || '…';
-
-const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : '');

@@ -10,7 +10,7 @@ import type { Engine } from '../../engine/engine';
 import type { Access } from '../../gate/access';
 import { routeZadarmaEvent } from '../../gate/zadarma-events';
 import type { Logger } from '../../lib/log';
-import { HttpError, readText } from '../body';
+import { HttpError, parseJson, readText } from '../body';
 import { webhookAuth } from '../webhook-auth';
 
 /** Zadarma's notification bodies are small forms; anything larger is not Zadarma. */
@@ -76,12 +76,7 @@ async function readFields(ctx: Context): Promise<Record<string, string>> {
   const type = ctx.get('content-type').toLowerCase();
   const out: Record<string, string> = Object.create(null);
   if (type.includes('json')) {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      throw new HttpError(400, `body is not JSON: ${(e as Error).message}`);
-    }
+    const body = parseJson(text);
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new HttpError(400, 'body must be an object');
     for (const [k, v] of Object.entries(body)) {
