@@ -6,6 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CALLS } from '../storage/calls';
 import type { IndexHit, PartitionedStore } from '../storage/contract';
 import {
   CALL_BY_PBX,
@@ -36,8 +37,6 @@ export interface StoreHarness {
   /** Closes whatever store the harness has open now. */
   dispose(): Promise<void>;
 }
-
-const CALLS = 'calls';
 
 /** Calls belong to their gate's partition, as the gate bindings commit them. */
 const call = (id: string, c: { gate?: string; userId?: number | null; pbx?: string | null; at: number }) =>
