@@ -21,6 +21,7 @@ import {
   STORE_INDEXES,
 } from '../storage/indexes';
 import { type Doc, type DocWrite, put, remove } from '../storage/store';
+import { rng } from './torture/common';
 
 export interface StoreHarness {
   /** A fresh, open, empty store. */
@@ -105,15 +106,6 @@ function expectedIndexes(
     out[spec.name] = rows;
   }
   return out;
-}
-
-/** A small deterministic generator (the same sequence every run, so a failure can be replayed). */
-function prng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s % n;
-  };
 }
 
 async function rejects(p: Promise<unknown>): Promise<Error> {
@@ -416,16 +408,14 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
 
   test('every index stays in step with its documents through commits, failures, restarts and crashes', async () => {
     let s = h.store;
-    const rnd = prng(13);
+    // A fixed seed: the same sequence every run, so a failure can be replayed.
+    const rnd = rng(13).int;
     /** The documents as the test believes they are: collection -> id -> doc. */
     const model = new Map<string, Map<string, Doc>>();
     const docsOf = (c: string) => {
-      let m = model.get(c);
-      if (!m) {
-        m = new Map();
-        model.set(c, m);
-      }
-      return m;
+      const docs = model.get(c) ?? new Map<string, Doc>();
+      model.set(c, docs);
+      return docs;
     };
     // Each document id belongs to one partition for life, as the contract requires.
     const pick = (): { partition: string; w: DocWrite } => {
