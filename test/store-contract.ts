@@ -15,6 +15,7 @@ import {
   DEDUPE_BY_TIME,
   DUE_DEADLINES,
   FINISHED_ACTORS,
+  type IndexSpec,
   PENDING_OUTBOX,
   SIGNED_EVENT_PREFIX,
   SIGNED_EVENTS,
@@ -57,18 +58,6 @@ const actor = (key: string, a: { deadline?: number | null; done?: boolean; at: n
     updatedAt: a.at,
     snapshot: { status: a.done ? 'done' : 'active' },
   });
-
-/** Every entry of every index, as lookups give them (ids, keys and sorts; documents compared apart). */
-async function indexState(
-  store: PartitionedStore,
-): Promise<Record<string, Array<[string, string, number[]]>>> {
-  const out: Record<string, Array<[string, string, number[]]>> = {};
-  for (const spec of STORE_INDEXES) {
-    const hits = await lookupAll(store, spec.name);
-    out[spec.name] = hits.map((h) => [h.id, h.key, h.sort]);
-  }
-  return out;
-}
 
 /** Every entry of an index, paged through with `after` (small pages, so paging itself is exercised). */
 async function lookupAll(store: PartitionedStore, index: string, key?: string): Promise<IndexHit[]> {
@@ -471,9 +460,15 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       else docs.set(w.id, next);
     };
     const same = async (store: PartitionedStore, when: string) => {
-      assert.equal(await indexState(store), expectedIndexes(model), `indexes ${when}`);
-      for (const spec of STORE_INDEXES)
-        for (const hit of await lookupAll(store, spec.name))
+      const hits = new Map<IndexSpec, IndexHit[]>();
+      for (const spec of STORE_INDEXES) hits.set(spec, await lookupAll(store, spec.name));
+      // Every entry (ids, keys and sorts) as the registry derives it, then the documents they point to.
+      const entries = Object.fromEntries(
+        [...hits].map(([spec, list]) => [spec.name, list.map((h) => [h.id, h.key, h.sort])]),
+      );
+      assert.equal(entries, expectedIndexes(model), `indexes ${when}`);
+      for (const [spec, list] of hits)
+        for (const hit of list)
           assert.equal(hit.doc, model.get(spec.collection)?.get(hit.id), `${spec.name} → ${hit.id} ${when}`);
     };
     for (let round = 0; round < 6; round++) {
