@@ -59,6 +59,15 @@ const actor = (key: string, a: { deadline?: number | null; done?: boolean; at: n
     snapshot: { status: a.done ? 'done' : 'active' },
   });
 
+/** A write whose update throws: the commit that carries it must fail whole. */
+const broken = (collection: string, id: string): DocWrite => ({
+  collection,
+  id,
+  update: () => {
+    throw new Error('broken update');
+  },
+});
+
 /** Every entry of an index, paged through with `after` (small pages, so paging itself is exercised). */
 async function lookupAll(store: PartitionedStore, index: string, key?: string): Promise<IndexHit[]> {
   const out: IndexHit[] = [];
@@ -160,13 +169,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
   test('a commit whose write fails is rejected whole: no document, no index entry, not after a restart either', async () => {
     const s = h.store;
     await s.commit('gate:main', [call('c0', { userId: 7, pbx: 'pbx-0', at: 10 })]);
-    const failing: DocWrite = {
-      collection: 'gates',
-      id: 'main',
-      update: () => {
-        throw new Error('broken update');
-      },
-    };
+    const failing = broken('gates', 'main');
     const bad = s.commit('gate:main', [
       call('c1', { userId: 7, pbx: 'pbx-1', at: 20 }),
       put(CALLS, 'c0', { id: 'c0', gate: 'main', userId: 8, pbxCallId: 'pbx-moved', requestedAt: 10 }),
@@ -486,21 +489,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       const failAt = round === 2 ? 0 : -1;
       const results = await Promise.allSettled(
         entries.map(([partition, writes], i) =>
-          s.commit(
-            partition,
-            i === failAt
-              ? [
-                  ...writes,
-                  {
-                    collection: 'broken',
-                    id: 'b',
-                    update: () => {
-                      throw new Error('broken');
-                    },
-                  },
-                ]
-              : writes,
-          ),
+          s.commit(partition, i === failAt ? [...writes, broken('broken', 'b')] : writes),
         ),
       );
       entries.forEach(([, writes], i) => {
@@ -594,18 +583,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
           }),
       ),
     );
-    await rejects(
-      s.commit('wa:0', [
-        put('records', 'never', { i: -1 }),
-        {
-          collection: 'records',
-          id: 'bad',
-          update: () => {
-            throw new Error('broken');
-          },
-        },
-      ]),
-    );
+    await rejects(s.commit('wa:0', [put('records', 'never', { i: -1 }), broken('records', 'bad')]));
     await s.commit('wa:0', [remove('records', 'r0')]);
     const r = await h.crash();
     for (const id of acked.filter((x) => x !== 'r0')) {
