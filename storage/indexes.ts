@@ -1,3 +1,4 @@
+import { CALLS } from './calls';
 import type { Doc } from './store';
 
 /**
@@ -80,19 +81,19 @@ export const STORE_INDEXES: readonly IndexSpec[] = [
   },
   {
     name: CALL_BY_PBX,
-    collection: 'calls',
+    collection: CALLS,
     entry: (_id, d) =>
       str(d.pbxCallId) ? { key: d.pbxCallId, sort: [num(d.requestedAt) ? d.requestedAt : 0] } : null,
   },
   {
     name: CALLS_BY_USER,
-    collection: 'calls',
+    collection: CALLS,
     entry: (_id, d) =>
       num(d.userId) && num(d.requestedAt) ? { key: String(d.userId), sort: [d.requestedAt] } : null,
   },
   {
     name: CALLS_BY_TIME,
-    collection: 'calls',
+    collection: CALLS,
     entry: (_id, d) => (num(d.requestedAt) ? { key: '', sort: [d.requestedAt] } : null),
   },
 ];

@@ -1,13 +1,16 @@
 import type { IndexQuery } from './contract';
-import type { IndexSpec } from './indexes';
+import type { IndexEntry, IndexSpec } from './indexes';
 import type { Doc } from './store';
 import { StoreError } from './store';
 
 /** One index entry as the lowdb store keeps it. */
-export interface IndexRow {
+export interface IndexRow extends IndexEntry {
   id: string;
-  key: string;
-  sort: number[];
+}
+
+interface Indexed {
+  spec: IndexSpec;
+  table: Table;
 }
 
 /**
@@ -17,30 +20,22 @@ export interface IndexRow {
  * exactly the index state the live store had.
  */
 export class IndexTables {
-  private readonly byCollection = new Map<string, Array<{ spec: IndexSpec; table: Table }>>();
-  private readonly tables = new Map<string, Table>();
-  private readonly specs = new Map<string, IndexSpec>();
+  private readonly byName = new Map<string, Indexed>();
+  private readonly byCollection = new Map<string, Indexed[]>();
 
   constructor(specs: readonly IndexSpec[]) {
     for (const spec of specs) {
-      if (this.tables.has(spec.name)) throw new StoreError(`index ${spec.name} is declared twice`);
-      const table = new Table();
-      this.tables.set(spec.name, table);
-      this.specs.set(spec.name, spec);
-      const list = this.byCollection.get(spec.collection) ?? [];
-      list.push({ spec, table });
-      this.byCollection.set(spec.collection, list);
+      if (this.byName.has(spec.name)) throw new StoreError(`index ${spec.name} is declared twice`);
+      const indexed = { spec, table: new Table() };
+      this.byName.set(spec.name, indexed);
+      this.byCollection.set(spec.collection, [...(this.byCollection.get(spec.collection) ?? []), indexed]);
     }
   }
 
   /** The document `collection/id` is now `doc` (null: deleted). */
   update(collection: string, id: string, doc: Doc | null): void {
-    const list = this.byCollection.get(collection);
-    if (!list) return;
-    for (const { spec, table } of list) {
-      const entry = doc === null ? null : spec.entry(id, doc);
-      table.set(id, entry && { id, key: entry.key, sort: entry.sort });
-    }
+    for (const { spec, table } of this.byCollection.get(collection) ?? [])
+      table.set(id, doc && rowOf(spec, id, doc));
   }
 
   /**
@@ -48,31 +43,37 @@ export class IndexTables {
    * `loaded()` sorts every table once — inserting one by one would move half a table per document.
    */
   load(collection: string, id: string, doc: Doc): void {
-    const list = this.byCollection.get(collection);
-    if (!list) return;
-    for (const { spec, table } of list) {
-      const entry = spec.entry(id, doc);
-      if (entry) table.append({ id, key: entry.key, sort: entry.sort });
+    for (const { spec, table } of this.byCollection.get(collection) ?? []) {
+      const row = rowOf(spec, id, doc);
+      if (row) table.append(row);
     }
   }
 
   loaded(): void {
-    for (const table of this.tables.values()) table.sortAll();
+    for (const { table } of this.byName.values()) table.sortAll();
   }
 
   /** The collection an index points into. */
   collectionOf(name: string): string {
-    const spec = this.specs.get(name);
-    if (!spec) throw new StoreError(`no index named ${name}`);
-    return spec.collection;
+    return this.named(name).spec.collection;
   }
 
   query(name: string, q: IndexQuery): IndexRow[] {
-    const table = this.tables.get(name);
-    if (!table) throw new StoreError(`no index named ${name}`);
+    const { table } = this.named(name);
     if (!Number.isInteger(q.limit) || q.limit < 1) throw new StoreError(`index ${name}: limit must be ≥ 1`);
     return table.query(q);
   }
+
+  private named(name: string): Indexed {
+    const indexed = this.byName.get(name);
+    if (!indexed) throw new StoreError(`no index named ${name}`);
+    return indexed;
+  }
+}
+
+function rowOf(spec: IndexSpec, id: string, doc: Doc): IndexRow | null {
+  const entry = spec.entry(id, doc);
+  return entry && { id, key: entry.key, sort: entry.sort };
 }
 
 class Table {
@@ -91,11 +92,7 @@ class Table {
       this.byId.delete(id);
     }
     if (!row) return;
-    let rows = this.byKey.get(row.key);
-    if (!rows) {
-      rows = [];
-      this.byKey.set(row.key, rows);
-    }
+    const rows = this.rowsOf(row.key);
     rows.splice(
       lowerBound(rows, (r) => compare(r, row) > 0),
       0,
@@ -105,13 +102,17 @@ class Table {
   }
 
   append(row: IndexRow): void {
-    let rows = this.byKey.get(row.key);
+    this.rowsOf(row.key).push(row);
+    this.byId.set(row.id, row);
+  }
+
+  private rowsOf(key: string): IndexRow[] {
+    let rows = this.byKey.get(key);
     if (!rows) {
       rows = [];
-      this.byKey.set(row.key, rows);
+      this.byKey.set(key, rows);
     }
-    rows.push(row);
-    this.byId.set(row.id, row);
+    return rows;
   }
 
   sortAll(): void {

@@ -10,7 +10,7 @@ import type {
   ScannedDoc,
   ScanOptions,
 } from './contract';
-import { type IndexSpec, STORE_INDEXES } from './indexes';
+import { STORE_INDEXES } from './indexes';
 import { DurableJsonFile, syncDir } from './json-file';
 import {
   formatOf,
@@ -90,8 +90,6 @@ export interface LowdbStoreOptions {
   maxLogBytes?: number;
   maxLogAgeMs?: number;
   clock?: () => number;
-  /** The named indexes to maintain (storage/indexes.ts by default). */
-  indexes?: readonly IndexSpec[];
 }
 
 /**
@@ -120,8 +118,8 @@ export class LowdbStore implements Store, PartitionedStore {
   /** collection -> id -> partition index; lets reads find a document without knowing its owner. */
   private index = new Map<string, Map<string, number>>();
   private readonly dir: string;
-  private readonly opts: Required<Omit<LowdbStoreOptions, 'indexes'>>;
-  private readonly indexes: IndexTables;
+  private readonly opts: Required<LowdbStoreOptions>;
+  private readonly indexes = new IndexTables(STORE_INDEXES);
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private segment: Segment | null = null;
@@ -155,7 +153,6 @@ export class LowdbStore implements Store, PartitionedStore {
       maxLogAgeMs: opts.maxLogAgeMs ?? MAX_LOG_AGE_MS,
       clock: opts.clock ?? Date.now,
     };
-    this.indexes = new IndexTables(opts.indexes ?? STORE_INDEXES);
   }
 
   async open(): Promise<void> {
@@ -289,11 +286,16 @@ export class LowdbStore implements Store, PartitionedStore {
 
   /** A document, only if it lives in the file of `partition`. */
   private inPartition<T extends Doc>(partition: string, collection: string, id: string): T | undefined {
-    if (this.closed || this.parts.length === 0)
-      throw new StoreError(this.closed ? 'store is closed' : 'store is not open');
+    const unusable = this.unusable();
+    if (unusable) throw unusable;
     const owner = this.index.get(collection)?.get(id);
-    if (owner === undefined || owner !== partitionIndex(partition, this.parts.length)) return undefined;
-    return this.parts[owner]?.db.data.collections[collection]?.[id] as T | undefined;
+    return owner === partitionIndex(partition, this.parts.length) ? this.get<T>(collection, id) : undefined;
+  }
+
+  /** Why the store cannot be read or written now (closed, or not open yet); null when it can. */
+  private unusable(): StoreError | null {
+    if (this.closed) return new StoreError('store is closed');
+    return this.parts.length === 0 ? new StoreError('store is not open') : null;
   }
 
   private indexedDoc(index: string, id: string): Doc {
@@ -305,8 +307,8 @@ export class LowdbStore implements Store, PartitionedStore {
 
   commit(partitionKey: string, writes: DocWrite[]): Promise<void> {
     if (writes.length === 0) return Promise.resolve();
-    if (this.closed || this.parts.length === 0)
-      return Promise.reject(new StoreError(this.closed ? 'store is closed' : 'store is not open'));
+    const unusable = this.unusable();
+    if (unusable) return Promise.reject(unusable);
     const partition = partitionIndex(partitionKey, this.parts.length);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ partition, writes, resolve, reject });

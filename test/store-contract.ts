@@ -6,6 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CALLS } from '../storage/calls';
 import type { IndexHit, PartitionedStore } from '../storage/contract';
 import {
   CALL_BY_PBX,
@@ -14,12 +15,14 @@ import {
   DEDUPE_BY_TIME,
   DUE_DEADLINES,
   FINISHED_ACTORS,
+  type IndexSpec,
   PENDING_OUTBOX,
   SIGNED_EVENT_PREFIX,
   SIGNED_EVENTS,
   STORE_INDEXES,
 } from '../storage/indexes';
 import { type Doc, type DocWrite, put, remove } from '../storage/store';
+import { rng } from './torture/common';
 
 export interface StoreHarness {
   /** A fresh, open, empty store. */
@@ -36,8 +39,6 @@ export interface StoreHarness {
   /** Closes whatever store the harness has open now. */
   dispose(): Promise<void>;
 }
-
-const CALLS = 'calls';
 
 /** Calls belong to their gate's partition, as the gate bindings commit them. */
 const call = (id: string, c: { gate?: string; userId?: number | null; pbx?: string | null; at: number }) =>
@@ -58,17 +59,14 @@ const actor = (key: string, a: { deadline?: number | null; done?: boolean; at: n
     snapshot: { status: a.done ? 'done' : 'active' },
   });
 
-/** Every entry of every index, as lookups give them (ids, keys and sorts; documents compared apart). */
-async function indexState(
-  store: PartitionedStore,
-): Promise<Record<string, Array<[string, string, number[]]>>> {
-  const out: Record<string, Array<[string, string, number[]]>> = {};
-  for (const spec of STORE_INDEXES) {
-    const hits = await lookupAll(store, spec.name);
-    out[spec.name] = hits.map((h) => [h.id, h.key, h.sort]);
-  }
-  return out;
-}
+/** A write whose update throws: the commit that carries it must fail whole. */
+const broken = (collection: string, id: string): DocWrite => ({
+  collection,
+  id,
+  update: () => {
+    throw new Error('broken update');
+  },
+});
 
 /** Every entry of an index, paged through with `after` (small pages, so paging itself is exercised). */
 async function lookupAll(store: PartitionedStore, index: string, key?: string): Promise<IndexHit[]> {
@@ -106,15 +104,6 @@ function expectedIndexes(
     out[spec.name] = rows;
   }
   return out;
-}
-
-/** A small deterministic generator (the same sequence every run, so a failure can be replayed). */
-function prng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s % n;
-  };
 }
 
 async function rejects(p: Promise<unknown>): Promise<Error> {
@@ -180,13 +169,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
   test('a commit whose write fails is rejected whole: no document, no index entry, not after a restart either', async () => {
     const s = h.store;
     await s.commit('gate:main', [call('c0', { userId: 7, pbx: 'pbx-0', at: 10 })]);
-    const failing: DocWrite = {
-      collection: 'gates',
-      id: 'main',
-      update: () => {
-        throw new Error('broken update');
-      },
-    };
+    const failing = broken('gates', 'main');
     const bad = s.commit('gate:main', [
       call('c1', { userId: 7, pbx: 'pbx-1', at: 20 }),
       put(CALLS, 'c0', { id: 'c0', gate: 'main', userId: 8, pbxCallId: 'pbx-moved', requestedAt: 10 }),
@@ -417,16 +400,14 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
 
   test('every index stays in step with its documents through commits, failures, restarts and crashes', async () => {
     let s = h.store;
-    const rnd = prng(13);
+    // A fixed seed: the same sequence every run, so a failure can be replayed.
+    const rnd = rng(13).int;
     /** The documents as the test believes they are: collection -> id -> doc. */
     const model = new Map<string, Map<string, Doc>>();
     const docsOf = (c: string) => {
-      let m = model.get(c);
-      if (!m) {
-        m = new Map();
-        model.set(c, m);
-      }
-      return m;
+      const docs = model.get(c) ?? new Map<string, Doc>();
+      model.set(c, docs);
+      return docs;
     };
     // Each document id belongs to one partition for life, as the contract requires.
     const pick = (): { partition: string; w: DocWrite } => {
@@ -482,9 +463,15 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       else docs.set(w.id, next);
     };
     const same = async (store: PartitionedStore, when: string) => {
-      assert.equal(await indexState(store), expectedIndexes(model), `indexes ${when}`);
-      for (const spec of STORE_INDEXES)
-        for (const hit of await lookupAll(store, spec.name))
+      const hits = new Map<IndexSpec, IndexHit[]>();
+      for (const spec of STORE_INDEXES) hits.set(spec, await lookupAll(store, spec.name));
+      // Every entry (ids, keys and sorts) as the registry derives it, then the documents they point to.
+      const entries = Object.fromEntries(
+        [...hits].map(([spec, list]) => [spec.name, list.map((h) => [h.id, h.key, h.sort])]),
+      );
+      assert.equal(entries, expectedIndexes(model), `indexes ${when}`);
+      for (const [spec, list] of hits)
+        for (const hit of list)
           assert.equal(hit.doc, model.get(spec.collection)?.get(hit.id), `${spec.name} → ${hit.id} ${when}`);
     };
     for (let round = 0; round < 6; round++) {
@@ -502,21 +489,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       const failAt = round === 2 ? 0 : -1;
       const results = await Promise.allSettled(
         entries.map(([partition, writes], i) =>
-          s.commit(
-            partition,
-            i === failAt
-              ? [
-                  ...writes,
-                  {
-                    collection: 'broken',
-                    id: 'b',
-                    update: () => {
-                      throw new Error('broken');
-                    },
-                  },
-                ]
-              : writes,
-          ),
+          s.commit(partition, i === failAt ? [...writes, broken('broken', 'b')] : writes),
         ),
       );
       entries.forEach(([, writes], i) => {
@@ -610,18 +583,7 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
           }),
       ),
     );
-    await rejects(
-      s.commit('wa:0', [
-        put('records', 'never', { i: -1 }),
-        {
-          collection: 'records',
-          id: 'bad',
-          update: () => {
-            throw new Error('broken');
-          },
-        },
-      ]),
-    );
+    await rejects(s.commit('wa:0', [put('records', 'never', { i: -1 }), broken('records', 'bad')]));
     await s.commit('wa:0', [remove('records', 'r0')]);
     const r = await h.crash();
     for (const id of acked.filter((x) => x !== 'r0')) {

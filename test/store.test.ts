@@ -1,6 +1,5 @@
 import {
   chmodSync,
-  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -8,73 +7,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LowdbStore, type LowdbStoreOptions } from '../storage/lowdb';
+import type { LowdbStore } from '../storage/lowdb';
 import { type Doc, put, remove, StoreError } from '../storage/store';
 import { tmpDataDir } from './helpers/service';
+import { copyStore, logs, openStore, storeDir, storeDisk } from './helpers/store-files';
 
-// The store writes through node:fs/promises; wrapping its `rename` and `open` (and re-syncing the ESM
-// bindings) lets the tests count real file writes and log flushes, and inject a failing disk.
-const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
-const realRename = fsp.rename;
-const realOpen = fsp.open;
-const renamed: string[] = [];
-let flushes = 0;
-/** The next write to a log file fails (as on a full disk), after writing `partial` bytes of it. */
-let failLogWrite: { error: string; partial: number; onFail?: () => void } | null = null;
-/** This many truncations of a log file fail (cutting a failed write off, on a failing disk). */
-let failLogTruncate = 0;
-/** The next rename onto a partition file waits for `release`, then fails (a failing checkpoint). */
-let holdRename: { reached: () => void; release: Promise<void> } | null = null;
-type Handle = Awaited<ReturnType<typeof realOpen>>;
-Object.assign(fsp, {
-  rename: async (from: string, to: string) => {
-    const hold = holdRename;
-    if (hold && /p-\d+\.json$/.test(String(to))) {
-      holdRename = null;
-      hold.reached();
-      await hold.release;
-      throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
-    }
-    renamed.push(String(to));
-    return realRename(from, to);
-  },
-  open: async (path: string, ...rest: unknown[]) => {
-    const handle = (await (realOpen as (...a: unknown[]) => Promise<Handle>)(path, ...rest)) as Handle;
-    if (!/wal-\d+\.log$/.test(String(path))) return handle;
-    const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
-    const datasync = handle.datasync.bind(handle);
-    const truncate = handle.truncate.bind(handle);
-    return Object.assign(handle, {
-      write: async (buf: Buffer, offset: number, length: number, position: number) => {
-        const fail = failLogWrite;
-        if (!fail) return write(buf, offset, length, position);
-        failLogWrite = null;
-        fail.onFail?.();
-        if (fail.partial > 0) await write(buf, offset, Math.min(fail.partial, length), position);
-        throw Object.assign(new Error(fail.error), { code: 'ENOSPC' });
-      },
-      datasync: () => {
-        flushes++;
-        return datasync();
-      },
-      truncate: async (len?: number) => {
-        if (failLogTruncate > 0) {
-          failLogTruncate--;
-          throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
-        }
-        return truncate(len);
-      },
-    });
-  },
-});
-syncBuiltinESMExports();
-
-const storeDir = (dataDir: string) => join(dataDir, 'store');
-const logs = (dataDir: string) => readdirSync(storeDir(dataDir)).filter((f) => /^wal-\d+\.log$/.test(f));
 const partFiles = (dataDir: string) =>
   readdirSync(storeDir(dataDir))
     .filter((f) => /^p-\d\d\.json$/.test(f))
@@ -101,12 +41,6 @@ function changedFiles(
   }
   for (const f of before.keys()) if (!after.has(f)) out.push(f);
   return out.sort();
-}
-
-async function openStore(dataDir: string, opts: LowdbStoreOptions = {}): Promise<LowdbStore> {
-  const s = new LowdbStore(dataDir, undefined, opts);
-  await s.open();
-  return s;
 }
 
 async function openError(dataDir: string): Promise<StoreError> {
@@ -225,8 +159,8 @@ test('a document stays in the partition of the key that first wrote it', async (
 test('200 parallel commits all persist, in a handful of log flushes (group commit)', async () => {
   const dir = tmpDataDir();
   const s = await openStore(dir);
-  renamed.length = 0;
-  flushes = 0;
+  storeDisk.renamed.length = 0;
+  storeDisk.flushes = 0;
   const started = Date.now();
   await Promise.all(
     Array.from({ length: 200 }, (_, i) =>
@@ -234,9 +168,9 @@ test('200 parallel commits all persist, in a handful of log flushes (group commi
     ),
   );
   const ms = Date.now() - started;
-  assert.ok(flushes >= 1, 'the log was flushed');
-  assert.ok(flushes <= 10, `commits share flushes: ${flushes} for 200 commits`);
-  assert.equal(renamed, [], 'no partition file is replaced per commit');
+  assert.ok(storeDisk.flushes >= 1, 'the log was flushed');
+  assert.ok(storeDisk.flushes <= 10, `commits share flushes: ${storeDisk.flushes} for 200 commits`);
+  assert.equal(storeDisk.renamed, [], 'no partition file is replaced per commit');
   assert.is(s.all('records').length, 200);
   await s.close();
 
@@ -381,12 +315,12 @@ test('a failed log write rejects its whole batch, memory and log go back, the ne
   const [log] = logs(dir);
   const logPath = join(storeDir(dir), log ?? '');
   const size = statSync(logPath).size;
-  failLogWrite = { error: 'ENOSPC: no space left on device', partial: 7 };
+  storeDisk.failLogWrite = { error: 'ENOSPC: no space left on device', partial: 7 };
   // Both in one batch: the first writes 7 bytes, then the disk is full.
   const a = s.commit('wa:1', [put('actors', 'wa:1', { v: 2 }), put('outbox', 'e1', { key: 'wa:1' })]);
   const b = s.commit('wa:2', [put('actors', 'wa:2', { v: 1 })]);
   const [ra, rb] = await Promise.allSettled([a, b]);
-  assert.is(failLogWrite, null, 'the failure was injected');
+  assert.is(storeDisk.failLogWrite, null, 'the failure was injected');
   for (const r of [ra, rb]) {
     assert.is(r?.status, 'rejected');
     const e = (r as PromiseRejectedResult).reason as Error;
@@ -415,7 +349,7 @@ test('a commit arriving during a failing flush goes into the next batch and succ
   const dir = tmpDataDir();
   const s = await openStore(dir);
   await s.commit('wa:k', [put('c', 'base', { v: 0 })]);
-  failLogWrite = { error: 'ENOSPC: no space left on device', partial: 0 };
+  storeDisk.failLogWrite = { error: 'ENOSPC: no space left on device', partial: 0 };
   const a = s.commit('wa:k', [put('c', 'A', { v: 1 })]);
   const b = s.commit('wa:k', [
     { collection: 'c', id: 'A', update: (prev) => ({ v: 2, prev: prev ?? null }) },
@@ -467,8 +401,7 @@ test('after a crash the log is replayed; a torn last line is cut; damage before 
   await s.commit('wa:0', [remove('dedupe', 'm0')]);
   // "Crash": the store's files as they are, without close(); its log holds everything.
   await s.idle();
-  const crashed = tmpDataDir();
-  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  const crashed = copyStore(dir);
   const [log] = logs(crashed);
   const logPath = join(storeDir(crashed), log ?? '');
   const good = readFileSync(logPath);
@@ -526,10 +459,9 @@ test('checkpoints: a full log goes into the partition files and is removed while
   for (const [key, round] of expected) assert.is(s.get<Doc>('actors', key)?.round, round);
   assert.ok(s.healthy());
   // "Crash" (no close): the files as they are now — partition files + the current log — give back
-  // every document. (Copied while the store is idle; cpSync blocks, so nothing runs meanwhile.)
+  // every document.
   await s.idle();
-  const copy = tmpDataDir();
-  cpSync(storeDir(dir), storeDir(copy), { recursive: true });
+  const copy = copyStore(dir);
   const r = await openStore(copy);
   for (const [key, round] of expected) assert.is(r.get<Doc>('actors', key)?.round, round, key);
   assert.is(r.all('actors').length, expected.size);
@@ -542,8 +474,7 @@ async function crashedWithD1(): Promise<string> {
   const s = await openStore(dir);
   await s.commit('wa:1', [put('c', 'D', { v: 1 })]);
   await s.idle();
-  const crashed = tmpDataDir();
-  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  const crashed = copyStore(dir);
   await s.close();
   return crashed;
 }
@@ -555,7 +486,7 @@ function holdNextRename(): { reached: Promise<void>; fail: () => void } {
   const hit = new Promise<void>((r) => {
     reached = r;
   });
-  holdRename = { reached, release: new Promise<void>((r) => (fail = r)) };
+  storeDisk.holdRename = { reached, release: new Promise<void>((r) => (fail = r)) };
   return { reached: hit, fail };
 }
 
@@ -582,8 +513,8 @@ test('a failed write whose cut failed too is cut before its log file is sealed b
   const s = await openStore(dir, { clock: () => now, maxLogAgeMs: 60_000 });
   await s.commit('wa:1', [put('c', 'A', { v: 1 })]);
   // Half a line is written, the disk fails, the cut fails; the log is then old enough to rotate.
-  failLogWrite = { error: 'EIO: i/o error', partial: 7, onFail: () => (now += 120_000) };
-  failLogTruncate = 1;
+  storeDisk.failLogWrite = { error: 'EIO: i/o error', partial: 7, onFail: () => (now += 120_000) };
+  storeDisk.failLogTruncate = 1;
   const failed = await s.commit('wa:1', [put('c', 'A', { v: 2 })]).then(
     () => 'resolved',
     (e: Error) => e.message,
@@ -593,8 +524,7 @@ test('a failed write whose cut failed too is cut before its log file is sealed b
   await s.commit('wa:1', [put('c', 'B', { v: 1 })]);
   await hold.reached;
   assert.is(logs(dir).length, 2, 'the log was rotated');
-  const crashed = tmpDataDir();
-  cpSync(storeDir(dir), storeDir(crashed), { recursive: true });
+  const crashed = copyStore(dir);
   const r = await openStore(crashed);
   assert.equal([r.get('c', 'A'), r.get('c', 'B')], [{ v: 1 }, { v: 1 }]);
   await r.close();
@@ -623,8 +553,7 @@ test('a checkpoint never finishes (nor removes its log) while a failed partition
   for (let i = 0; i < 5; i++) await r.commit(`wa:other-${i}`, [put('c', `o${i}`, { i })]);
   const log = logs(crashed);
   // A crash now: D = 1 must still be somewhere on disk.
-  const copy = tmpDataDir();
-  cpSync(storeDir(crashed), storeDir(copy), { recursive: true });
+  const copy = copyStore(crashed);
   const after = await openStore(copy);
   assert.equal(
     after.get('c', 'D'),

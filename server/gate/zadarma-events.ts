@@ -1,6 +1,7 @@
 import type { GateCallEvent } from '../../machines/gate-call';
 import type { IvrEvent } from '../../machines/ivr-call';
 import { CALLS, type CallDoc, pendingCallOf } from '../../storage/calls';
+import { SIGNED_EVENT_PREFIX } from '../../storage/indexes';
 import { put } from '../../storage/store';
 import type { GatesConfig } from '../config/config';
 import type { Engine } from '../engine/engine';
@@ -90,7 +91,7 @@ export async function routeZadarmaEvent(
     // Zadarma signs caller_id, called_did and call_start only, not pbx_call_id: a captured NOTIFY_START
     // replayed with a new call id would verify. The signed fields of a real call never repeat, so a
     // second sighting under another call id is refused. Serialised so two replays cannot race.
-    const signedKey = `zd:signed:${event}:${fields.caller_id ?? ''}|${fields.called_did ?? ''}|${fields.call_start ?? ''}`;
+    const signedKey = `${SIGNED_EVENT_PREFIX}${event}:${fields.caller_id ?? ''}|${fields.called_did ?? ''}|${fields.call_start ?? ''}`;
     return engine.lock.run('zadarma:notify-start', async () => {
       const seen = engine.store.get<{ key: string }>('dedupe', signedKey);
       if (seen && seen.key !== key) {
