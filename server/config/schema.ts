@@ -1,7 +1,7 @@
 /**
  * Every setting the service reads from the environment, declared once: its name, how its text is
  * checked and read, its default, and the rules between settings. README "Settings" and env.example
- * describe the same names and defaults. server/config.ts turns the result into the typed Config.
+ * describe the same names and defaults. server/config/config.ts turns the result into the typed Config.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
