@@ -147,7 +147,7 @@ function stopStart(menu: string) {
       target: menu,
       actions: [
         { type: 'setReminders' as const, params: { on: false } },
-        { type: 'reply' as const, params: { view: 'menu', notice: { kind: 'remindersOff' } } as View },
+        menuReply(() => ({ kind: 'remindersOff' })),
       ],
     },
     {
@@ -155,7 +155,7 @@ function stopStart(menu: string) {
       target: menu,
       actions: [
         { type: 'setReminders' as const, params: { on: true } },
-        { type: 'reply' as const, params: { view: 'menu', notice: { kind: 'remindersOn' } } as View },
+        menuReply(() => ({ kind: 'remindersOn' })),
       ],
     },
   ];

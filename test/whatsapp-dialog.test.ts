@@ -253,4 +253,27 @@ test('an incompatible stored snapshot resets the dialog politely', async (ctx) =
   assert.not.match(bodyText(next), 'Бот обновился');
 });
 
+test('"стоп" or "старт" as the first message after a reset carries the "Бот обновился" notice', async (ctx) => {
+  for (const word of ['стоп', 'старт']) {
+    const u = user(ctx);
+    const key = `wa:${u.waId}`;
+    await ctx.svc.store.commit(key, [
+      put('actors', key, {
+        key,
+        machine: WHATSAPP_MACHINE,
+        version: 0,
+        snapshot: { value: 'someOldState', context: { foo: 1 } },
+        deadline: null,
+        state: 'someOldState',
+        lastEvent: 'TEXT',
+        updatedAt: 0,
+        history: [],
+      }),
+    ]);
+    const m = await u.say(word);
+    assert.match(bodyText(m), 'Бот обновился', word);
+    assert.not.match(bodyText(await u.say('меню')), 'Бот обновился', `${word}: shown once`);
+  }
+});
+
 test.run();
