@@ -9,7 +9,7 @@ import { planZadarma } from '../scripts/simulate-gate';
 import { statesOf } from '../server/inspect/machines';
 import { toMermaid } from '../server/inspect/mermaid';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { eventually, http, startTestService, type TestService } from './helpers/service';
+import { eventually, http, outboxHealth, startTestService, type TestService } from './helpers/service';
 
 /** The inspector's HTTP side: the guard, the JSON endpoints and the assets (the page: browser-inspect). */
 const TOKEN = 'inspect-test-token-0123';
@@ -215,6 +215,8 @@ test('sequence.json: a gate command across the chat, its call, Zadarma’s callb
       'the call opened',
     );
     await eventually(() => svc.printed.some((t) => t.includes('Хвіртка відчинено')), 5000, 'the reply sent');
+    // The admins' alert too: both answers below must see the same outbox (no `[queued]` in one only).
+    await eventually(async () => (await outboxHealth(svc.url)).pending === 0, 5000, 'the outbox drained');
 
     const chat = (await actors('key=tg:42'))[0];
     // The same conversation whichever of its actors is asked about (by key or by id).
