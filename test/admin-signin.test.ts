@@ -21,11 +21,6 @@ import {
 const TOKEN = 'signin-test-token-7d2e';
 const D360_KEY = 'signin-d360-key';
 const html = { accept: 'text/html,application/xhtml+xml' };
-const form = (fields: Record<string, string>, headers: Record<string, string> = {}) => ({
-  method: 'POST',
-  raw: new URLSearchParams(fields).toString(),
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-});
 /** fetch without following redirects (to see the 302/303 and the cookie it sets). */
 const raw = (url: string, init: RequestInit = {}) => fetch(url, { redirect: 'manual', ...init });
 
@@ -153,13 +148,16 @@ test('?token= is never read, not even the right one', async (ctx) => {
     assert.is((await http(`${ctx.svc.url}${path}?token=${TOKEN}`)).status, 401, path);
 });
 
-/** Signs in from `ip` (a proxy on this machine adds it to X-Forwarded-For); the raw answer. */
-const signIn = (url: string, token: string, ip: string, extra: Record<string, string> = {}) =>
+/** Posts the sign-in form with these fields; the raw answer. */
+const postLogin = (url: string, fields: Record<string, string>, headers: Record<string, string>) =>
   raw(`${url}/admin/login`, {
     method: 'POST',
-    body: new URLSearchParams({ token, ...extra }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
+/** Signs in from `ip` (a proxy on this machine adds it to X-Forwarded-For); the raw answer. */
+const signIn = (url: string, token: string, ip: string, extra: Record<string, string> = {}) =>
+  postLogin(url, { token, ...extra }, { 'x-forwarded-for': ip });
 const cookieOf = (res: Response) => (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
 
 test('sign-in: an HttpOnly SameSite=Strict cookie that opens the inspector and the CSV export', async (ctx) => {
@@ -191,15 +189,11 @@ test('sign-in: an HttpOnly SameSite=Strict cookie that opens the inspector and t
   );
 
   // Behind an https proxy the cookie is Secure.
-  const https = await raw(`${ctx.svc.url}/admin/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ token: TOKEN }).toString(),
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-forwarded-proto': 'https',
-      'x-forwarded-for': '198.51.100.1',
-    },
-  });
+  const https = await postLogin(
+    ctx.svc.url,
+    { token: TOKEN },
+    { 'x-forwarded-proto': 'https', 'x-forwarded-for': '198.51.100.1' },
+  );
 
   assert.is(https.status, 303);
   assert.is(https.headers.get('location'), '/admin/attendance');
@@ -288,12 +282,9 @@ test('X-Forwarded-For: only the entry the local proxy added counts (a client can
 });
 
 test('an empty or missing token field is a failed attempt, not an error', async (ctx) => {
-  const res = await http(
-    `${ctx.svc.url}/admin/login`,
-    form({ next: '/inspect' }, { 'x-forwarded-for': '192.0.2.77' }),
-  );
+  const res = await postLogin(ctx.svc.url, { next: '/inspect' }, { 'x-forwarded-for': '192.0.2.77' });
   assert.is(res.status, 401);
-  assert.match(res.text, 'name="next" value="/inspect"');
+  assert.match(await res.text(), 'name="next" value="/inspect"');
 });
 
 test.run();
