@@ -12,6 +12,7 @@ import { isLoopbackHost } from '../server/lib/loopback';
 import { BLANK_ENV } from './helpers/env';
 
 /** The playground's gate (the open development mode) and the effect summaries history stepping shows. */
+
 /** Settings as `npm start` reads them with only `env` set (HOST's default depends on the mode and channels). */
 const config = (env: Record<string, string>) => readConfig({ ...BLANK_ENV, ...env });
 
