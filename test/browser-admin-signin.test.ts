@@ -1,9 +1,12 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { suite } from 'uvu';
+import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
-import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { browserMissing, launchBrowser, screenshotPath, watchPage } from './helpers/browser';
-import { startTestService, type TestService } from './helpers/service';
+import {
+  adminWithLiveWhatsApp,
+  browserSuite,
+  downloadFrom,
+  type LiveWhatsAppCtx,
+  screenshotPath,
+} from './helpers/browser';
 
 /**
  * Signing in as an admin in a real browser (Debian's chromium): the form a browser is sent to, a
@@ -14,41 +17,10 @@ import { startTestService, type TestService } from './helpers/service';
 const TOKEN = 'browser-signin-token-41c9';
 const D360_KEY = 'browser-signin-d360';
 
-interface Ctx {
-  fake: FakeD360;
-  svc: TestService;
-  browser: Browser;
-  context: BrowserContext;
-  page: Page;
-  watch: ReturnType<typeof watchPage>;
-}
-
-const test = suite<Ctx>('admin sign-in in a browser');
-const missing = browserMissing();
-const it = missing ? test.skip : test;
-
-test.before(async (ctx) => {
-  if (missing) return;
-  ctx.fake = await startFakeD360({ apiKey: D360_KEY });
-  ctx.svc = await startTestService({
-    ADMIN_TOKEN: TOKEN,
-    D360_API_KEY: D360_KEY,
-    D360_BASE_URL: ctx.fake.url,
-  });
-  ctx.browser = await launchBrowser();
-  ctx.context = await ctx.browser.newContext({
-    viewport: { width: 1200, height: 800 },
-    acceptDownloads: true,
-  });
-  ctx.page = await ctx.context.newPage();
-  ctx.watch = watchPage(ctx.page, ctx.svc.url);
-});
-
-test.after(async (ctx) => {
-  if (missing) return;
-  await ctx.browser?.close();
-  await ctx.svc?.stop();
-  await ctx.fake?.close();
+const { test, it } = browserSuite<LiveWhatsAppCtx>('admin sign-in in a browser', {
+  ...adminWithLiveWhatsApp(TOKEN, D360_KEY),
+  viewport: { width: 1200, height: 800 },
+  acceptDownloads: true,
 });
 
 const path = (page: Page) => new URL(page.url()).pathname;
@@ -99,7 +71,7 @@ it('the attendance page and its CSV export open on the cookie; no URL carries th
     ctx.page.click('text=Attendance'),
   ]);
   assert.match((await ctx.page.textContent('h1')) ?? '', 'Табель');
-  const [download] = await Promise.all([ctx.page.waitForEvent('download'), ctx.page.click('a.download')]);
+  const download = await downloadFrom(ctx.page, 'a.download');
   assert.match(download.suggestedFilename(), /^attendance-\d{4}-\d\d\.csv$/);
   assert.not.match(download.url(), 'token');
   assert.is(await download.failure(), null);

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { Browser, Page } from 'playwright-core';
-import { suite } from 'uvu';
+import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
 import { employeeSeen, recordShifts } from '../storage/attendance';
-import { browserMissing, launchBrowser, screenshotPath, signIn, watchPage } from './helpers/browser';
-import { startTestService, type TestService } from './helpers/service';
+import { type BrowserCtx, browserSuite, downloadFrom, screenshotPath, signIn } from './helpers/browser';
+import { startTestService } from './helpers/service';
 
 /**
  * The managers' attendance page in a real browser: the seeded month as a table, the two CSV download
@@ -15,47 +15,27 @@ import { startTestService, type TestService } from './helpers/service';
 const TOKEN = 'browser-attendance-token';
 const AT = Date.UTC(2026, 10, 3, 7, 0, 0);
 
-interface Ctx {
-  svc: TestService;
-  browser: Browser;
-  page: Page;
-  watch: ReturnType<typeof watchPage>;
-}
-
-const test = suite<Ctx>('attendance page in a browser');
-const missing = browserMissing();
-const it = missing ? test.skip : test;
-
-test.before(async (ctx) => {
-  if (missing) return;
-  ctx.svc = await startTestService({ ADMIN_TOKEN: TOKEN });
-  const seed = (waId: string, name: string, days: Array<[string, 'day' | 'night' | 'off']>) =>
-    ctx.svc.store.commit(`wa:${waId}`, [
-      employeeSeen(waId, name, AT),
-      ...days.map(([d, s]) => recordShifts(waId, [d], s, AT, `wamid.seed-${d}`)),
+const { test, it } = browserSuite<BrowserCtx>('attendance page in a browser', {
+  start: async () => {
+    const svc = await startTestService({ ADMIN_TOKEN: TOKEN });
+    const seed = (waId: string, name: string, days: Array<[string, 'day' | 'night' | 'off']>) =>
+      svc.store.commit(`wa:${waId}`, [
+        employeeSeen(waId, name, AT),
+        ...days.map(([d, s]) => recordShifts(waId, [d], s, AT, `wamid.seed-${d}`)),
+      ]);
+    await seed('79991110001', 'Ольга Петрова', [
+      ['2026-11-01', 'day'],
+      ['2026-11-02', 'night'],
+      ['2026-11-03', 'off'],
     ]);
-  await seed('79991110001', 'Ольга Петрова', [
-    ['2026-11-01', 'day'],
-    ['2026-11-02', 'night'],
-    ['2026-11-03', 'off'],
-  ]);
-  await seed('79991110002', 'Иван', [
-    ['2026-11-02', 'day'],
-    ['2026-10-31', 'night'],
-  ]);
-  ctx.browser = await launchBrowser();
-  const context = await ctx.browser.newContext({
-    viewport: { width: 1400, height: 600 },
-    acceptDownloads: true,
-  });
-  ctx.page = await context.newPage();
-  ctx.watch = watchPage(ctx.page, ctx.svc.url);
-});
-
-test.after(async (ctx) => {
-  if (missing) return;
-  await ctx.browser?.close();
-  await ctx.svc?.stop();
+    await seed('79991110002', 'Иван', [
+      ['2026-11-02', 'day'],
+      ['2026-10-31', 'night'],
+    ]);
+    return svc;
+  },
+  viewport: { width: 1400, height: 600 },
+  acceptDownloads: true,
 });
 
 it('without signing in the page is refused: the browser is sent to the sign-in form, a fetch gets 401', async (ctx) => {
@@ -91,13 +71,18 @@ it('the month as a table: employees × days with the seeded shifts and full phon
   await ctx.page.screenshot({ path: screenshotPath('attendance-2026-11.png'), fullPage: true });
 });
 
-it('the download link gives the month as CSV (UTF-8 with BOM)', async (ctx) => {
-  const [download] = await Promise.all([ctx.page.waitForEvent('download'), ctx.page.click('a.download')]);
-  assert.is(download.suggestedFilename(), 'attendance-2026-11.csv');
-  assert.not.match(download.url(), 'token', 'the download URL carries no token');
-  const file = screenshotPath('attendance-2026-11.csv');
+/** Clicks `link` and keeps the download in test-output under the name the server gave it. */
+async function saveDownload(page: Page, link: string) {
+  const download = await downloadFrom(page, link);
+  const file = screenshotPath(basename(download.suggestedFilename()));
   await download.saveAs(file);
-  const bytes = readFileSync(file);
+  return { name: download.suggestedFilename(), url: download.url(), bytes: readFileSync(file) };
+}
+
+it('the download link gives the month as CSV (UTF-8 with BOM)', async (ctx) => {
+  const { name, url, bytes } = await saveDownload(ctx.page, 'a.download');
+  assert.is(name, 'attendance-2026-11.csv');
+  assert.not.match(url, 'token', 'the download URL carries no token');
   assert.equal([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
   const lines = bytes.subarray(3).toString('utf8').trimEnd().split('\r\n');
   assert.equal(lines, [
@@ -111,15 +96,9 @@ it('the download link gives the month as CSV (UTF-8 with BOM)', async (ctx) => {
 
 it('the Excel link gives the same rows separated by `;` (UTF-8 with BOM)', async (ctx) => {
   assert.is(await ctx.page.textContent('a.download.excel'), 'CSV для Excel (;)');
-  const [download] = await Promise.all([
-    ctx.page.waitForEvent('download'),
-    ctx.page.click('a.download.excel'),
-  ]);
-  assert.is(download.suggestedFilename(), 'attendance-2026-11-excel.csv');
-  assert.not.match(download.url(), 'token', 'the download URL carries no token');
-  const file = screenshotPath('attendance-2026-11-excel.csv');
-  await download.saveAs(file);
-  const bytes = readFileSync(file);
+  const { name, url, bytes } = await saveDownload(ctx.page, 'a.download.excel');
+  assert.is(name, 'attendance-2026-11-excel.csv');
+  assert.not.match(url, 'token', 'the download URL carries no token');
   assert.equal([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
   const at = new Date(AT).toISOString();
   assert.equal(parse(bytes, { bom: true, delimiter: ';' }), [

@@ -1,13 +1,16 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyStateNode } from 'xstate';
 import { MACHINES } from '../machines/index';
 import { statesOf } from '../server/inspect/machines';
-import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { browserMissing, launchBrowser, screenshotPath, signIn, watchPage } from './helpers/browser';
+import {
+  adminWithLiveWhatsApp,
+  browserSuite,
+  type LiveWhatsAppCtx,
+  screenshotPath,
+  signIn,
+} from './helpers/browser';
 import { Chat } from './helpers/chat';
-import { startTestService, type TestService } from './helpers/service';
+import { drawnAt, highlighted, highlightedParents, sequenceActors } from './helpers/inspector-page';
 
 /**
  * The inspector in a real browser (Debian's chromium, headless): every machine drawn from its
@@ -17,53 +20,11 @@ import { startTestService, type TestService } from './helpers/service';
 const TOKEN = 'browser-inspect-token';
 const D360_KEY = 'browser-d360-key';
 const PHONE = '79995550123';
-const DIAGRAM = 'section[data-machine="whatsapp-menu"] .diagram';
 
-interface Ctx {
-  fake: FakeD360;
-  svc: TestService;
-  browser: Browser;
-  context: BrowserContext;
-  page: Page;
-  watch: ReturnType<typeof watchPage>;
-}
-
-const test = suite<Ctx>('inspector in a browser');
-const missing = browserMissing();
-const it = missing ? test.skip : test;
-
-test.before(async (ctx) => {
-  if (missing) return;
-  ctx.fake = await startFakeD360({ apiKey: D360_KEY });
-  ctx.svc = await startTestService({
-    ADMIN_TOKEN: TOKEN,
-    D360_API_KEY: D360_KEY,
-    D360_BASE_URL: ctx.fake.url,
-  });
-  ctx.browser = await launchBrowser();
-  ctx.context = await ctx.browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  ctx.page = await ctx.context.newPage();
-  ctx.watch = watchPage(ctx.page, ctx.svc.url);
+const { test, it } = browserSuite<LiveWhatsAppCtx>('inspector in a browser', {
+  ...adminWithLiveWhatsApp(TOKEN, D360_KEY),
+  viewport: { width: 1400, height: 1000 },
 });
-
-test.after(async (ctx) => {
-  if (missing) return;
-  await ctx.browser?.close();
-  await ctx.svc?.stop();
-  await ctx.fake?.close();
-});
-
-/** The text of the highlighted state(s) in a machine's diagram. */
-const highlighted = (page: Page, machine: string) =>
-  page.$$eval(`section[data-machine="${machine}"] .diagram svg g.node.current`, (nodes) =>
-    nodes.map((n) => n.textContent?.trim() ?? ''),
-  );
-/** The names of the composite states marked as around the current one. */
-const highlightedParents = (page: Page, machine: string) =>
-  page.$$eval(
-    `section[data-machine="${machine}"] .diagram svg g.statediagram-cluster.currentParent .cluster-label`,
-    (labels) => labels.map((n) => n.textContent?.trim() ?? ''),
-  );
 
 it('without signing in the page is refused: sent to the sign-in form; its JSON is 401', async (ctx) => {
   for (const path of ['/inspect', '/inspect?token=not-it', `/inspect?token=${TOKEN}`]) {
@@ -134,14 +95,14 @@ it('a WhatsApp dialog driven through the webhook moves the highlighted state on 
   await ctx.page.waitForSelector(`${row}[data-state="active.menu"]`, { timeout: 5000 });
   assert.match(await ctx.page.$eval(row, (e) => e.textContent ?? ''), 'wa:…0123');
   await ctx.page.click(row);
-  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.menu"] svg`, { timeout: 5000 });
+  await drawnAt(ctx.page, 'whatsapp-menu', 'active.menu');
   // The nested state and the composite around it.
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
   assert.equal(await highlightedParents(ctx.page, 'whatsapp-menu'), ['active']);
   await ctx.page.screenshot({ path: screenshotPath('inspect-actor-menu.png'), fullPage: true });
 
   await chat.tap('FILL_PERIOD');
-  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.askingPeriod"] svg`, { timeout: 5000 });
+  await drawnAt(ctx.page, 'whatsapp-menu', 'active.askingPeriod');
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['askingPeriod']);
   assert.equal(await highlightedParents(ctx.page, 'whatsapp-menu'), ['active']);
   const history = await ctx.page.$$eval(
@@ -168,7 +129,7 @@ it('history stepping: ◀ ▶ move the highlight over the stored transitions, wi
   );
   await ctx.page.click(`${detail} .stepper .back`);
   assert.is(await label(), 'step 1 of 2');
-  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.menu"] svg`, { timeout: 5000 });
+  await drawnAt(ctx.page, 'whatsapp-menu', 'active.menu');
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
   assert.match((await ctx.page.textContent(`${detail} .step-event`)) ?? '', 'TEXT: idle → active.menu');
   // The menu the step sent, in one line.
@@ -187,7 +148,7 @@ it('history stepping: ◀ ▶ move the highlight over the stored transitions, wi
   await ctx.page.waitForTimeout(1300);
   assert.equal(await highlighted(ctx.page, 'whatsapp-menu'), ['menu']);
   await ctx.page.click(`${detail} .stepper .forward`);
-  await ctx.page.waitForSelector(`${DIAGRAM}[data-current="active.askingPeriod"] svg`, { timeout: 5000 });
+  await drawnAt(ctx.page, 'whatsapp-menu', 'active.askingPeriod');
   await ctx.page.click(`${detail} .stepper .forward`);
   assert.is(await label(), 'live');
   assert.ok(await ctx.page.isHidden(`${detail} .step`));
@@ -218,16 +179,6 @@ it('zoomed far in, the selected actor’s state is scrolled into view of its dia
   await ctx.page.screenshot({ path: screenshotPath('inspect-zoomed-state-in-view.png') });
   await ctx.page.click(`${section} .zoom button[data-zoom="fit"]`);
 });
-
-/** The participants a sequence diagram shows, sorted (Mermaid draws each twice: top and bottom). */
-const sequenceActors = async (page: Page, machine: string) =>
-  [
-    ...new Set(
-      await page.$$eval(`section[data-machine="${machine}"] .sequence-diagram svg text.actor`, (t) =>
-        t.map((e) => e.textContent?.trim() ?? ''),
-      ),
-    ),
-  ].sort();
 
 it('the sequence view of a WhatsApp actor: the employee, the dialog, each event, commit and send', async (ctx) => {
   const section = 'section[data-machine="whatsapp-menu"]';

@@ -1,8 +1,8 @@
-import type { Browser, Page } from 'playwright-core';
-import { suite } from 'uvu';
+import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
-import { browserMissing, launchBrowser, screenshotPath, watchPage } from './helpers/browser';
-import { eventually, startTestService, type TestService } from './helpers/service';
+import { type BrowserCtx, browserSuite, screenshotPath } from './helpers/browser';
+import { drawnAt, highlighted, sequenceActors } from './helpers/inspector-page';
+import { eventually, startTestService } from './helpers/service';
 
 /**
  * The inspector's playground in a real browser, on a service in the open development mode (dev,
@@ -13,33 +13,16 @@ import { eventually, startTestService, type TestService } from './helpers/servic
 const TOKEN = 'browser-playground-token';
 const PHONE = '79990000001';
 
-interface Ctx {
-  svc: TestService;
-  browser: Browser;
-  page: Page;
-  watch: ReturnType<typeof watchPage>;
-}
-
-const test = suite<Ctx>('inspector playground in a browser');
-const missing = browserMissing();
-const it = missing ? test.skip : test;
+const { test, it, missing } = browserSuite<BrowserCtx>('inspector playground in a browser', {
+  start: () => startTestService({ ADMIN_TOKEN: TOKEN, ALLOWED_PHONES: '0501112233' }),
+  viewport: { width: 1400, height: 1000 },
+});
 
 test.before(async (ctx) => {
   if (missing) return;
-  ctx.svc = await startTestService({ ADMIN_TOKEN: TOKEN, ALLOWED_PHONES: '0501112233' });
-  ctx.browser = await launchBrowser();
-  const context = await ctx.browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  ctx.page = await context.newPage();
-  ctx.watch = watchPage(ctx.page, ctx.svc.url);
-  await ctx.page.goto(`${ctx.svc.url}/inspect?token=${TOKEN}`);
+  await ctx.page.goto(`${ctx.svc.url}/inspect`);
   await ctx.page.waitForSelector('#playground form.play-whatsapp', { timeout: 15_000 });
   await ctx.page.waitForSelector('section[data-machine="gate-call"] .diagram svg', { timeout: 15_000 });
-});
-
-test.after(async (ctx) => {
-  if (missing) return;
-  await ctx.browser?.close();
-  await ctx.svc?.stop();
 });
 
 /** How many answers the playground has shown. */
@@ -65,23 +48,18 @@ async function play(page: Page, kind: string, fields: Record<string, string>): P
   return line;
 }
 
-const current = (page: Page, machine: string, state: string) =>
-  page.waitForSelector(`section[data-machine="${machine}"] .diagram[data-current="${state}"] svg`, {
-    timeout: 5000,
-  });
-
 it('the playground drives a WhatsApp period dialog to "Смена записана", the highlight following', async (ctx) => {
   const { page } = ctx;
   assert.match(await play(page, 'whatsapp', { from: PHONE, as: 'text', value: 'меню' }), 'active.menu');
-  await current(page, 'whatsapp-menu', 'active.menu');
+  await drawnAt(page, 'whatsapp-menu', 'active.menu');
   await play(page, 'whatsapp', { as: 'button', value: 'FILL_PERIOD' });
-  await current(page, 'whatsapp-menu', 'active.askingPeriod');
+  await drawnAt(page, 'whatsapp-menu', 'active.askingPeriod');
   await play(page, 'whatsapp', { as: 'text', value: '01.12-03.12' });
-  await current(page, 'whatsapp-menu', 'active.choosingShift');
+  await drawnAt(page, 'whatsapp-menu', 'active.choosingShift');
   await page.screenshot({ path: screenshotPath('playground-whatsapp-choosing-shift.png'), fullPage: true });
   const done = await play(page, 'whatsapp', { as: 'list', value: 'SHIFT_NIGHT' });
   const state = done.split(' ').at(-1) ?? '';
-  await current(page, 'whatsapp-menu', state);
+  await drawnAt(page, 'whatsapp-menu', state);
   // The last step's effects: the confirmation sent to the employee.
   const detail = 'section[data-machine="whatsapp-menu"] .detail';
   await page.click(`${detail} .stepper .back`);
@@ -110,7 +88,7 @@ it('a typed event to the selected actor moves it', async (ctx) => {
   const line = (await page.textContent('#playground .play-result')) ?? '';
   assert.match(line, /event: HTTP 200 → whatsapp-menu \S+/, line);
   const state = line.split(' ').at(-1) ?? '';
-  await current(page, 'whatsapp-menu', state);
+  await drawnAt(page, 'whatsapp-menu', state);
   const rows = await page.$$eval(
     'section[data-machine="whatsapp-menu"] .detail table.history tbody tr',
     (r) => r.map((tr) => tr.querySelectorAll('td')[1]?.textContent),
@@ -121,20 +99,16 @@ it('a typed event to the selected actor moves it', async (ctx) => {
 it('the playground drives a gate call to "opened": Telegram command, dry Zadarma, its webhook', async (ctx) => {
   const { page } = ctx;
   await play(page, 'telegram', { user: '42', as: 'contact', value: '0501112233' });
-  await current(page, 'telegram-chat', 'member');
+  await drawnAt(page, 'telegram-chat', 'member');
   await play(page, 'telegram', { as: 'text', value: '/hvirtka' });
   const row = 'section[data-machine="gate-call"] table.actors tbody tr';
   // Zadarma (dry) accepted the callback request: the call waits for the relay.
   await page.waitForSelector(`${row}[data-state="live.pending"]`, { timeout: 10_000 });
   const opened = await play(page, 'zadarma', { gate: 'hvirtka', event: 'end', disposition: 'cancel' });
   assert.match(opened, 'gate-call opened');
-  await current(page, 'gate-call', 'opened');
+  await drawnAt(page, 'gate-call', 'opened');
   await page.waitForSelector(`${row}[data-state="opened"]`, { timeout: 5000 });
-  const highlighted = await page.$$eval(
-    'section[data-machine="gate-call"] .diagram svg g.node.current',
-    (nodes) => nodes.map((n) => n.textContent?.trim() ?? ''),
-  );
-  assert.equal(highlighted, ['opened']);
+  assert.equal(await highlighted(page, 'gate-call'), ['opened']);
   await page.screenshot({ path: screenshotPath('playground-gate-call-opened.png'), fullPage: true });
 });
 
@@ -143,13 +117,7 @@ it('the sequence view of the gate command shows every actor it crossed', async (
   const section = 'section[data-machine="gate-call"]';
   await page.click(`${section} .show-sequence`);
   await page.waitForSelector(`${section} .sequence-diagram svg`, { timeout: 5000 });
-  const actors = [
-    ...new Set(
-      await page.$$eval(`${section} .sequence-diagram svg text.actor`, (t) =>
-        t.map((e) => e.textContent?.trim() ?? ''),
-      ),
-    ),
-  ];
+  const actors = await sequenceActors(page, 'gate-call');
   const call = await page.textContent(`${section} .detail .key`);
   assert.equal(actors.sort(), ['Telegram user', 'tg:42', call, 'Zadarma', 'Admin alerts'].sort());
   const text = (await page.textContent(`${section} .sequence-diagram svg`)) ?? '';
@@ -172,11 +140,7 @@ it('the sequence view of the gate command shows every actor it crossed', async (
   await page.waitForSelector('section[data-machine="telegram-chat"] .sequence-diagram svg', {
     timeout: 5000,
   });
-  const fromChat = await page.$$eval(
-    'section[data-machine="telegram-chat"] .sequence-diagram svg text.actor',
-    (t) => t.map((e) => e.textContent?.trim() ?? ''),
-  );
-  assert.equal([...new Set(fromChat)].sort(), actors.sort());
+  assert.equal(await sequenceActors(page, 'telegram-chat'), actors.sort());
 });
 
 it('the page stayed on this server and reported no error', (ctx) => {

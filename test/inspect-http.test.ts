@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyStateNode } from 'xstate';
@@ -8,8 +10,9 @@ import { MACHINES } from '../machines/index';
 import { planZadarma } from '../scripts/simulate-gate';
 import { statesOf } from '../server/inspect/machines';
 import { toMermaid } from '../server/inspect/mermaid';
+import { PACKAGE_ROOT } from '../server/lib/package-root';
 import { type FakeD360, startFakeD360 } from './fakes/d360';
-import { eventually, http, startTestService, type TestService } from './helpers/service';
+import { eventually, http, outboxHealth, startTestService, type TestService } from './helpers/service';
 
 /** The inspector's HTTP side: the guard, the JSON endpoints and the assets (the page: browser-inspect). */
 const TOKEN = 'inspect-test-token-0123';
@@ -215,6 +218,8 @@ test('sequence.json: a gate command across the chat, its call, Zadarma’s callb
       'the call opened',
     );
     await eventually(() => svc.printed.some((t) => t.includes('Хвіртка відчинено')), 5000, 'the reply sent');
+    // The admins' alert too: both answers below must see the same outbox (no `[queued]` in one only).
+    await eventually(async () => (await outboxHealth(svc.url)).pending === 0, 5000, 'the outbox drained');
 
     const chat = (await actors('key=tg:42'))[0];
     // The same conversation whichever of its actors is asked about (by key or by id).
@@ -364,6 +369,13 @@ test('assets: Mermaid from its npm package and the page script; nothing else', a
   const script = await http(`${ctx.svc.url}/inspect/assets/inspect.js`, { headers: auth });
   assert.is(script.status, 200);
   assert.match(script.text, '/inspect/actors.json');
+  // Every module the page script imports, and the style: each file of static/ is served as it is.
+  const dir = join(PACKAGE_ROOT, 'server', 'inspect', 'static');
+  for (const name of readdirSync(dir)) {
+    const res = await fetch(`${ctx.svc.url}/inspect/assets/${name}`, { headers: auth });
+    assert.is(res.status, 200, name);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(dir, name))), name);
+  }
   assert.is((await http(`${ctx.svc.url}/inspect/assets/..%2F..%2Fconfig.ts`, { headers: auth })).status, 404);
   assert.is((await http(`${ctx.svc.url}/inspect/assets/package.json`, { headers: auth })).status, 404);
 });

@@ -8,23 +8,56 @@ import {
 } from '../server/engine/effect-summary';
 import type { EffectRow } from '../server/engine/types';
 import { inspectorOpen } from '../server/inspect/open-mode';
-import { testEnv } from './helpers/service';
+import { isLoopbackHost } from '../server/lib/loopback';
+import { BLANK_ENV } from './helpers/env';
 
 /** The playground's gate (the open development mode) and the effect summaries history stepping shows. */
-const config = (env: Record<string, string>) => readConfig(testEnv({ DATA_DIR: '/tmp/unused', ...env }));
 
-test('inspectorOpen: dev, no live channel and a loopback host, all three', () => {
-  for (const HOST of ['127.0.0.1', '127.1.2.3', 'localhost', '::1'])
-    assert.ok(inspectorOpen(config({ HOST })), HOST);
-  for (const HOST of ['0.0.0.0', '192.168.1.5', '::', 'example.org', '128.0.0.1', '127.0.0.256'])
-    assert.not.ok(inspectorOpen(config({ HOST })), HOST);
-  assert.not.ok(inspectorOpen(config({ D360_API_KEY: 'live-key' })), 'WhatsApp live');
+/** Settings as `npm start` reads them with only `env` set (HOST's default depends on the mode and channels). */
+const config = (env: Record<string, string>) => readConfig({ ...BLANK_ENV, ...env });
+
+test('inspectorOpen: only MODE=dev, no live channel and a loopback HOST', () => {
+  assert.ok(inspectorOpen(config({})), 'the defaults: dev, every channel dry, 127.0.0.1');
+  for (const host of [
+    '127.0.0.1',
+    '127.1.2.3',
+    '127.8.9.10',
+    '::1',
+    '[::1]',
+    'localhost',
+    '::ffff:127.0.0.1',
+  ])
+    assert.ok(inspectorOpen(config({ HOST: host })), host);
+  for (const host of [
+    '0.0.0.0',
+    '::',
+    '192.168.1.5',
+    '10.0.0.1',
+    'example.com',
+    'example.org',
+    '128.0.0.1',
+    '127.0.0.256',
+    '::ffff:10.0.0.1',
+  ])
+    assert.not.ok(inspectorOpen(config({ HOST: host })), host);
+  assert.not.ok(inspectorOpen(config({ MODE: 'prod', HOST: '127.0.0.1' })), 'prod');
+  assert.not.ok(inspectorOpen(config({ D360_API_KEY: 'k', HOST: '127.0.0.1' })), 'live WhatsApp');
+  assert.not.ok(inspectorOpen(config({ TELEGRAM_BOT_TOKEN: '1:x', HOST: '127.0.0.1' })), 'live Telegram');
+  assert.not.ok(
+    inspectorOpen(
+      config({ ZADARMA_API_KEY: 'k', ZADARMA_API_SECRET: 's', ZADARMA_CALLER: '100', HOST: '::1' }),
+    ),
+    'live Zadarma',
+  );
+  assert.not.ok(inspectorOpen(config({ D360_API_KEY: 'k' })), 'a live channel listens on 0.0.0.0 by default');
   const dry = config({});
   for (const channel of ['whatsapp', 'telegram', 'zadarma'] as const) {
     assert.not.ok(inspectorOpen({ ...dry, [channel]: { ...dry[channel], mode: 'live' } }), `${channel} live`);
     assert.ok(inspectorOpen({ ...dry, [channel]: { ...dry[channel], mode: 'off' } }), `${channel} off`);
   }
   assert.not.ok(inspectorOpen({ ...dry, mode: 'prod' }), 'MODE=prod');
+  assert.ok(isLoopbackHost('LOCALHOST'));
+  assert.not.ok(isLoopbackHost(''));
 });
 
 const row = (

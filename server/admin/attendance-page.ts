@@ -15,9 +15,10 @@ export function attendancePage(month: string, rows: AttendanceRow[]): string {
     p.days.set(r.date, r);
     people.set(r.phone, p);
   }
-  const title = new Intl.DateTimeFormat('ru', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+  const monthName = new Intl.DateTimeFormat('ru', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
     new Date(`${month}-01T00:00:00Z`),
   );
+  const heading = escapeHtml(t.title(monthName));
   const csv = localUrl('/admin/attendance.csv', { month });
   const csvExcel = localUrl('/admin/attendance.csv', { month, sep: 'semicolon' });
   const nav = (delta: number, text: string) =>
@@ -45,7 +46,7 @@ export function attendancePage(month: string, rows: AttendanceRow[]): string {
   return `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>Attendance ${escapeHtml(month)}</title>
+<title>${heading}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}
 nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;margin-bottom:1rem}
@@ -60,7 +61,7 @@ td.n{font-weight:bold}
 .legend span{display:inline-block;padding:0 .4rem;margin-right:.5rem}
 .empty{color:#777}
 </style></head><body>
-<nav><h1>${escapeHtml(t.title(title))}</h1>
+<nav><h1>${heading}</h1>
 ${nav(-1, t.previous)} ${nav(1, t.next)}
 <form method="get" action="/admin/attendance"><input type="month" name="month" value="${escapeHtml(month)}"> <button>${t.show}</button></form>
 <a class="download" href="${escapeHtml(csv)}" download>${escapeHtml(t.download(month))}</a>

@@ -9,7 +9,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** A URL of this server with its query (admin pages link to each other; the sign-in cookie goes along). */
-export function localUrl(path: string, params: Record<string, string> = {}): string {
+export function localUrl(path: string, params: Record<string, string>): string {
   const s = new URLSearchParams(params).toString();
   return s ? `${path}?${s}` : path;
 }

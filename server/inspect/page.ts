@@ -1,6 +1,6 @@
 import { escapeHtml } from '../admin/html';
 
-/** The inspector's HTML shell; `static/inspect.js` fills it from the JSON endpoints. */
+/** The inspector's HTML shell; `static/inspect.js` (a module importing its siblings) fills it from the JSON endpoints. */
 export function inspectPage(): string {
   const asset = (name: string) => escapeHtml(`/inspect/assets/${name}`);
   return `<!doctype html>
@@ -17,7 +17,7 @@ export function inspectPage(): string {
 </header>
 <main id="machines"></main>
 <script src="${asset('mermaid.min.js')}"></script>
-<script src="${asset('inspect.js')}"></script>
+<script type="module" src="${asset('inspect.js')}"></script>
 </body></html>
 `;
 }

@@ -5,7 +5,10 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Download, type Page } from 'playwright-core';
+import { suite } from 'uvu';
+import { type FakeD360, startFakeD360 } from '../fakes/d360';
+import { startTestService, type TestService } from './service';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -30,8 +33,53 @@ export function browserMissing(): string | undefined {
   return why;
 }
 
-export function launchBrowser(): Promise<Browser> {
+function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** What a browser suite's tests get: the service and one page on it, in a browser of its own. */
+export interface BrowserCtx {
+  svc: TestService;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  watch: ReturnType<typeof watchPage>;
+}
+
+/**
+ * A uvu suite of page tests. Before them `start` gives the service (and keeps on `ctx` whatever else
+ * it starts) and a browser opens one watched page; after them the browser, the service and, by `stop`,
+ * the rest are closed. Without chromium every test registered with `it` is skipped (see browserMissing).
+ */
+export function browserSuite<Ctx extends BrowserCtx>(
+  name: string,
+  opts: {
+    start: (ctx: Ctx) => Promise<TestService>;
+    stop?: (ctx: Ctx) => Promise<void>;
+    viewport: { width: number; height: number };
+    acceptDownloads?: boolean;
+  },
+) {
+  const test = suite<Ctx>(name);
+  const missing = browserMissing();
+  test.before(async (ctx) => {
+    if (missing) return;
+    ctx.svc = await opts.start(ctx);
+    ctx.browser = await launchBrowser();
+    ctx.context = await ctx.browser.newContext({
+      viewport: opts.viewport,
+      acceptDownloads: opts.acceptDownloads,
+    });
+    ctx.page = await ctx.context.newPage();
+    ctx.watch = watchPage(ctx.page, ctx.svc.url);
+  });
+  test.after(async (ctx) => {
+    if (missing) return;
+    await ctx.browser?.close();
+    await ctx.svc?.stop();
+    await opts.stop?.(ctx);
+  });
+  return { test, it: missing ? test.skip : test, missing };
 }
 
 /** Every request the page makes and every error it reports, to check it stays on `origin`. */
@@ -55,6 +103,30 @@ export function watchPage(page: Page, origin: string) {
     /** Requests to anything but this server (data: and blob: URLs stay in the page). */
     foreign: () => requests.filter((u) => !u.startsWith(`${origin}/`) && !/^(data|blob|about):/.test(u)),
   };
+}
+
+export interface LiveWhatsAppCtx extends BrowserCtx {
+  fake: FakeD360;
+}
+
+/**
+ * browserSuite's `start` and `stop` for a deployment with ADMIN_TOKEN and a live WhatsApp (the fake
+ * 360dialog on `ctx.fake`): there the inspector is not open, so the pages need signing in.
+ */
+export function adminWithLiveWhatsApp(token: string, d360Key: string) {
+  return {
+    start: async (ctx: LiveWhatsAppCtx) => {
+      ctx.fake = await startFakeD360({ apiKey: d360Key });
+      return startTestService({ ADMIN_TOKEN: token, D360_API_KEY: d360Key, D360_BASE_URL: ctx.fake.url });
+    },
+    stop: async (ctx: LiveWhatsAppCtx) => ctx.fake?.close(),
+  };
+}
+
+/** Clicks `selector` and gives the download it starts. */
+export async function downloadFrom(page: Page, selector: string): Promise<Download> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return download;
 }
 
 export function screenshotPath(name: string): string {
