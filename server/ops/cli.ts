@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { ConfigError, loadDotEnv, readConfig } from '../config/config';
+import { loadDotEnv } from '../config/config';
+import { settingsSchema } from '../config/schema';
 import { helpText, usageLines } from './cli-help';
 
 /**
@@ -205,14 +205,9 @@ export function die(message: string, code = 2): never {
 }
 
 /**
- * DATA_DIR as the service resolves it. A backup or restore must work even when some other setting is
- * wrong, so a ConfigError falls back to DATA_DIR itself.
+ * DATA_DIR as the service resolves it, read alone: a backup or restore must work even when some other
+ * setting is wrong.
  */
 export function dataDirSetting(env: Record<string, string | undefined> = process.env): string {
-  try {
-    return readConfig(env).dataDir;
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return resolve(env.DATA_DIR?.trim() || './data');
-  }
+  return settingsSchema.shape.DATA_DIR.parse(env.DATA_DIR);
 }
