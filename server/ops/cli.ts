@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadDotEnv } from '../config/config';
 import { settingsSchema } from '../config/schema';
-import { helpText, usageLines } from './cli-help';
+import { helpText, programOf, usageBlock } from './cli-help';
 
 /**
  * The command line of every tool in scripts/ (simulate, doctor, webhooks, backup, restore, clients,
@@ -190,13 +190,7 @@ export function startCli<const O extends Options>(
 
 /** A bad argument the tool found itself: the message, the usage lines, `see … --help`; exit 2. */
 export function failUsage(spec: CliSpec, message: string): never {
-  die(usageError(spec, message));
-}
-
-/** The text of a usage error: the message, the usage lines, where the help is. */
-function usageError(spec: CliSpec, message: string): string {
-  const usage = usageLines(spec).map((line, i) => `${i === 0 ? 'usage:' : '      '} ${line}`);
-  return [message, ...usage, `see ${spec.program ?? `npm run ${spec.name} --`} --help`].join('\n');
+  die([message, ...usageBlock(spec, 'usage:'), `see ${programOf(spec)} --help`].join('\n'));
 }
 
 export function die(message: string, code = 2): never {
