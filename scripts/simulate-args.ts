@@ -14,12 +14,11 @@ import {
   type WebhookBody,
 } from '../fixtures/whatsapp';
 import { formBody } from '../fixtures/zadarma';
+import { DEV_CALLER, DEV_GATES } from '../server/config/config';
 import { defineCli, opt, parseCli } from '../server/ops/cli';
 import { type Channel, type Step, UsageError } from './simulate-common';
 import {
   DEFAULT_TG_USER,
-  DEV_CALLER,
-  DEV_GATES,
   type GateOptions,
   normaliseEvent,
   parseDigits,
@@ -335,7 +334,6 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       }
     }
     const fromUser = values['from-user'];
-    const gatesEnv = envOf('GATES');
     const zadarmaSecret = values.secret ?? envOf('ZADARMA_API_SECRET');
     const telegramSecret = values['tg-secret'] ?? envOf('TELEGRAM_WEBHOOK_SECRET');
 
@@ -351,7 +349,7 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
       ...(fromUser !== undefined
         ? { fromUser: fromUser.trim().toLowerCase() === 'none' ? null : parseUserId(fromUser, '--from-user') }
         : {}),
-      gates: gatesEnv === undefined ? parseGates(DEV_GATES) : parseGates(gatesEnv),
+      gates: parseGates(envOf('GATES') ?? DEV_GATES),
       caller: envOf('ZADARMA_CALLER') ?? DEV_CALLER,
       ...(values.gate !== undefined ? { gate: values.gate.trim().toLowerCase() } : {}),
       ...(values.relay !== undefined ? { relay: values.relay } : {}),

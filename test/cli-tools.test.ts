@@ -2,20 +2,16 @@
  * The command line every tool shares (server/ops/cli.ts): the parser and the help in-process, then each
  * script spawned the way an operator runs it: `--help`, an unknown option, and `--env-file`.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeBackup } from '../server/ops/backup';
 import { type CliSpec, defineCli, opt, parseCli, UsageError } from '../server/ops/cli';
 import { helpText } from '../server/ops/cli-help';
-import { BLANK_ENV } from './helpers/env';
+import { runCli } from './helpers/ops';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 const tmp = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
 
 const SPEC = defineCli({
@@ -105,43 +101,9 @@ test('helpText: name and purpose, usage lines, commands, options with defaults, 
 
 // ---------------------------------------------------------------- the scripts
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a script with no setting from this shell or `.env` except those `unset` leaves out. */
-function run(script: string, args: string[], opts: { unset?: string[]; cwd?: string } = {}): Promise<Run> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    ...BLANK_ENV,
-    SIM_URL: '',
-    NO_COLOR: '1',
-  };
-  for (const name of opts.unset ?? []) delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'scripts', script), ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (script: string, args: string[], opts: { unset?: string[]; cwd?: string } = {}) =>
+  runCli(script, args, { SIM_URL: '' }, { ...opts, timeoutMs: 60_000 });
 
 function envFile(name: string, settings: Record<string, string>): string {
   const file = join(tmp, name);
@@ -154,18 +116,19 @@ function envFile(name: string, settings: Record<string, string>): string {
   return file;
 }
 
-const TOOLS: [string, string][] = [
-  ['simulate', 'simulate.ts'],
-  ['doctor', 'doctor.ts'],
-  ['webhooks', 'webhooks.ts'],
-  ['backup', 'backup.ts'],
-  ['restore', 'restore.ts'],
-  ['clients', 'clients.ts'],
-  ['machines', 'machines.ts'],
-  ['bench', 'bench.ts'],
-  ['torture', 'torture.ts'],
-  ['profile', 'bench/profile.ts'],
-];
+/** Each tool's script under scripts/; its name (what its help starts with) is the file's. */
+const TOOLS = [
+  'simulate',
+  'doctor',
+  'webhooks',
+  'backup',
+  'restore',
+  'clients',
+  'machines',
+  'bench',
+  'torture',
+  'bench/profile',
+].map((script) => [script.split('/').pop() as string, script] as const);
 
 test('every tool: --help prints its usage on stdout and exits 0', async () => {
   for (const [name, script] of TOOLS) {
@@ -192,7 +155,7 @@ test('every tool: an unknown option is named, with the usage and where the help 
 
 test('--env-file FILE is read before anything else, by every tool that reads settings', async () => {
   const simulate = await run(
-    'simulate.ts',
+    'simulate',
     ['curl', '--env-file', envFile('sim.env', { SIM_URL: 'http://127.0.0.1:9' })],
     { unset: ['SIM_URL'] },
   );
@@ -201,7 +164,7 @@ test('--env-file FILE is read before anything else, by every tool that reads set
 
   const doctorDir = join(tmp, 'doctor-data');
   const doctor = await run(
-    'doctor.ts',
+    'doctor',
     ['--json', '--env-file', envFile('doctor.env', { DATA_DIR: doctorDir })],
     {
       unset: ['DATA_DIR'],
@@ -210,7 +173,7 @@ test('--env-file FILE is read before anything else, by every tool that reads set
   assert.match(doctor.stdout, `${doctorDir} does not exist yet`);
 
   const webhooks = await run(
-    'webhooks.ts',
+    'webhooks',
     ['show', '--env-file', envFile('hooks.env', { PORT: 'not-a-port' })],
     {
       unset: ['PORT'],
@@ -221,7 +184,7 @@ test('--env-file FILE is read before anything else, by every tool that reads set
   assert.match(webhooks.stderr, 'PORT must be a whole number from 0 to 65535, got "not-a-port"');
 
   const missing = join(tmp, 'no-data');
-  const backup = await run('backup.ts', [`--env-file=${envFile('backup.env', { DATA_DIR: missing })}`], {
+  const backup = await run('backup', [`--env-file=${envFile('backup.env', { DATA_DIR: missing })}`], {
     unset: ['DATA_DIR'],
   });
   assert.is(backup.code, 1);
@@ -232,13 +195,13 @@ test('--env-file FILE is read before anything else, by every tool that reads set
   writeFileSync(join(source, 'store', 'file.json'), '{}\n');
   const { dir } = await writeBackup(source, join(tmp, 'backups'));
   const target = join(tmp, 'restored');
-  const restore = await run('restore.ts', [dir, '--env-file', envFile('restore.env', { DATA_DIR: target })], {
+  const restore = await run('restore', [dir, '--env-file', envFile('restore.env', { DATA_DIR: target })], {
     unset: ['DATA_DIR'],
   });
   assert.is(restore.code, 0, restore.stderr);
   assert.match(restore.stdout, `restored 1 files (3 bytes) into ${target}`);
 
-  const machines = await run('machines.ts', ['--check', '--env-file', envFile('none.env', {})]);
+  const machines = await run('machines', ['--check', '--env-file', envFile('none.env', {})]);
   assert.is(machines.code, 0, `machines reads no settings but takes the option: ${machines.stderr}`);
 });
 
@@ -248,12 +211,12 @@ test('clients: --env-file first, then ./.env as before; neither overrides the en
   writeFileSync(join(cwd, '.env'), `CLIENTS_FILE=${join(cwd, 'from-dot-env.csv')}\n`);
   const fromFile = envFile('clients.env', { CLIENTS_FILE: join(tmp, 'from-env-file.csv') });
   const unset = ['CLIENTS_FILE'];
-  const dotEnv = await run('clients.ts', ['list'], { cwd, unset });
+  const dotEnv = await run('clients', ['list'], { cwd, unset });
   assert.is(dotEnv.code, 0, dotEnv.stderr);
   assert.match(dotEnv.stdout, `0 clients in ${join(cwd, 'from-dot-env.csv')}`);
-  const both = await run('clients.ts', ['list', '--env-file', fromFile], { cwd, unset });
+  const both = await run('clients', ['list', '--env-file', fromFile], { cwd, unset });
   assert.match(both.stdout, `0 clients in ${join(tmp, 'from-env-file.csv')}`);
-  const env = await run('clients.ts', ['list', '--env-file', fromFile], { cwd });
+  const env = await run('clients', ['list', '--env-file', fromFile], { cwd });
   assert.is(env.code, 2, 'CLIENTS_FILE= (empty) in the environment wins, and counts as not set');
   assert.match(env.stderr, 'CLIENTS_FILE is not set');
 });

@@ -30,9 +30,12 @@ export interface Config {
   store: { partitions: number; fsync: boolean; checkpointBytes: number };
 }
 
+/** live: talks to the platform; dry: prints what it would send; off: the channel is disabled. */
+type ChannelMode = 'live' | 'dry' | 'off';
+
 export interface WhatsAppConfig {
   /** live: send through 360dialog; dry: print what would be sent; off: channel disabled. */
-  mode: 'live' | 'dry' | 'off';
+  mode: ChannelMode;
   apiKey?: string;
   verifyToken?: string;
   baseUrl: string;
@@ -42,7 +45,7 @@ export interface WhatsAppConfig {
 
 export interface TelegramConfig {
   /** live: the Bot API; dry: print what would be sent (updates come from POST /telegram/webhook); off. */
-  mode: 'live' | 'dry' | 'off';
+  mode: ChannelMode;
   token?: string;
   apiRoot: string;
   /** How updates arrive: long polling (no public URL needed) or POST /telegram/webhook. */
@@ -54,7 +57,7 @@ export interface TelegramConfig {
 
 export interface ZadarmaConfig {
   /** live: the REST API; dry: print the callback it would request; off. */
-  mode: 'live' | 'dry' | 'off';
+  mode: ChannelMode;
   apiKey?: string;
   apiSecret?: string;
   baseUrl: string;
@@ -106,8 +109,6 @@ export function readConfig(env: Env = process.env): Config {
     throw new ConfigError(`invalid settings:\n  - ${problemsOf(parsed.error).join('\n  - ')}`);
   return toConfig(parsed.data);
 }
-
-type ChannelMode = 'live' | 'dry' | 'off';
 
 /** The settings, checked by the schema, as the service uses them. */
 function toConfig(s: Settings): Config {

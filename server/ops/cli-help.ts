@@ -12,7 +12,7 @@ export function helpText(spec: CliSpec): string {
   ];
   const width = Math.min(MAX_LEFT, Math.max(...blocks.flatMap((b) => b.rows.map(([left]) => left.length))));
   const out = [`${spec.name}: ${spec.purpose}`, ''];
-  out.push(...usageLines(spec).map((line, i) => `${i === 0 ? 'Usage:' : '      '} ${line}`));
+  out.push(...usageBlock(spec, 'Usage:'));
   for (const block of blocks) {
     out.push('', `${block.title}:`);
     for (const [left, right] of block.rows) out.push(...row(left, right, width));
@@ -22,16 +22,19 @@ export function helpText(spec: CliSpec): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The usage lines, each a full command. */
-export function usageLines(spec: CliSpec): string[] {
-  return spec.usage.map((u) => invocation(spec, u));
+/** The usage lines, each a full command, the first after `label` and the others aligned with it. */
+export function usageBlock(spec: CliSpec, label: string): string[] {
+  return spec.usage.map((u, i) => `${i === 0 ? label : ' '.repeat(label.length)} ${invocation(spec, u)}`);
 }
+
+/** How the tool is run, before its arguments: `npm run <name> --` unless the spec says otherwise. */
+export const programOf = (spec: CliSpec): string => spec.program ?? `npm run ${spec.name} --`;
 
 const MAX_LEFT = 24;
 
 /** `npm run backup -- --keep 3`; without arguments just `npm run backup`. */
 function invocation(spec: CliSpec, args: string): string {
-  const program = spec.program ?? `npm run ${spec.name} --`;
+  const program = programOf(spec);
   return args ? `${program} ${args}` : program.replace(/ --$/, '');
 }
 

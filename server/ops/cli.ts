@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { ConfigError, loadDotEnv, readConfig } from '../config/config';
-import { helpText, usageLines } from './cli-help';
+import { loadDotEnv } from '../config/config';
+import { settingsSchema } from '../config/schema';
+import { helpText, programOf, usageBlock } from './cli-help';
 
 /**
  * The command line of every tool in scripts/ (simulate, doctor, webhooks, backup, restore, clients,
@@ -190,13 +190,7 @@ export function startCli<const O extends Options>(
 
 /** A bad argument the tool found itself: the message, the usage lines, `see … --help`; exit 2. */
 export function failUsage(spec: CliSpec, message: string): never {
-  die(usageError(spec, message));
-}
-
-/** The text of a usage error: the message, the usage lines, where the help is. */
-function usageError(spec: CliSpec, message: string): string {
-  const usage = usageLines(spec).map((line, i) => `${i === 0 ? 'usage:' : '      '} ${line}`);
-  return [message, ...usage, `see ${spec.program ?? `npm run ${spec.name} --`} --help`].join('\n');
+  die([message, ...usageBlock(spec, 'usage:'), `see ${programOf(spec)} --help`].join('\n'));
 }
 
 export function die(message: string, code = 2): never {
@@ -205,14 +199,9 @@ export function die(message: string, code = 2): never {
 }
 
 /**
- * DATA_DIR as the service resolves it. A backup or restore must work even when some other setting is
- * wrong, so a ConfigError falls back to DATA_DIR itself.
+ * DATA_DIR as the service resolves it, read alone: a backup or restore must work even when some other
+ * setting is wrong.
  */
 export function dataDirSetting(env: Record<string, string | undefined> = process.env): string {
-  try {
-    return readConfig(env).dataDir;
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return resolve(env.DATA_DIR?.trim() || './data');
-  }
+  return settingsSchema.shape.DATA_DIR.parse(env.DATA_DIR);
 }

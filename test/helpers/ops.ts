@@ -1,8 +1,9 @@
 /**
- * Running the operator commands (`scripts/doctor.ts`, `webhooks.ts`, `backup.ts`, `restore.ts`) as child
- * processes against the fake platforms, the way an operator runs them.
+ * Running the operator commands (`scripts/doctor.ts`, `webhooks.ts`, `backup.ts`, `restore.ts`, any tool
+ * in scripts/) as child processes against the fake platforms, the way an operator runs them.
  */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { signRequest } from '../../server/channels/zadarma/sign';
 import { type FakeD360, startFakeD360 } from '../fakes/d360';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram';
@@ -10,6 +11,7 @@ import { type FakeZadarma, startFakeZadarma } from '../fakes/zadarma';
 import { BLANK_ENV } from './env';
 
 const root = new URL('../..', import.meta.url).pathname;
+const TSX = import.meta.resolve('tsx');
 
 export const PUBLIC = 'https://bot.example.com';
 export const D360_KEY = 'd360-key-for-ops-tests';
@@ -129,17 +131,30 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `node --import tsx scripts/<name>.ts …args` with the settings given (and nothing from `.env`). */
+/**
+ * `node --import tsx scripts/<script>.ts …args` (`script` as `doctor` or `bench/profile`) with the
+ * settings given over blank ones (nothing from this shell or `.env`), less those `unset` removes (so
+ * that `--env-file` or `.env` may fill them in).
+ */
 export function runCli(
-  name: 'doctor' | 'webhooks' | 'backup' | 'restore' | 'clients',
+  script: string,
   args: string[],
   env: Record<string, string>,
-  timeoutMs = 30_000,
+  opts: { cwd?: string; unset?: string[]; timeoutMs?: number } = {},
 ): Promise<CliResult> {
+  const { cwd = root, unset = [], timeoutMs = 30_000 } = opts;
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    ...BLANK_ENV,
+    ...env,
+    NO_COLOR: '1',
+  };
+  for (const name of unset) delete childEnv[name];
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args], {
-      cwd: root,
-      env: { ...process.env, ...BLANK_ENV, ...env, NO_COLOR: '1' },
+    // tsx and the script by absolute path: `cwd` may be a folder outside the repository.
+    const proc = spawn(process.execPath, ['--import', TSX, join(root, 'scripts', `${script}.ts`), ...args], {
+      cwd,
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -152,8 +167,11 @@ export function runCli(
     });
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`${name} ${args.join(' ')} did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`${script} ${args.join(' ')} did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`),
+      );
     }, timeoutMs);
+    proc.on('error', reject);
     proc.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
