@@ -26,8 +26,6 @@ import { type Step, UsageError } from './simulate-common';
 
 /** Telegram user id used when --user is not given. */
 export const DEFAULT_TG_USER = 42;
-/** The server's dev ZADARMA_CALLER; test/simulate.test.ts imports it from here. */
-export { DEV_CALLER };
 export const TG_SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
 /** The `name` our voice menu gives its wait_dtmf (server/gate/ivr-binding.ts). */
 export const IVR_MENU_NAME = 'main_menu';

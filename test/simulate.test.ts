@@ -21,8 +21,9 @@ import {
   UsageError,
   webhookUrl,
 } from '../scripts/simulate-args';
-import { DEFAULT_TG_USER, DEV_CALLER, parseGates, TG_SECRET_HEADER } from '../scripts/simulate-gate';
+import { DEFAULT_TG_USER, parseGates, TG_SECRET_HEADER } from '../scripts/simulate-gate';
 import { verifyWebhookSignature } from '../server/channels/zadarma/sign';
+import { DEV_CALLER } from '../server/config/config';
 import { normalisePhone } from '../server/lib/phone';
 import { BLANK_ENV } from './helpers/env';
 import { eventually, startTestService } from './helpers/service';
