@@ -229,10 +229,10 @@ test('each message gets exactly one reply (a whole dialog, counted)', async (ctx
   assert.is(u.replies().length, steps.length);
 });
 
-test('an incompatible stored snapshot resets the dialog politely', async (ctx) => {
-  const u = user(ctx);
-  const key = `wa:${u.waId}`;
-  await ctx.svc.store.commit(key, [
+/** A stored dialog of a machine version no migration reaches: the next message resets it politely. */
+function storeUnresumable(ctx: Ctx, waId: string) {
+  const key = `wa:${waId}`;
+  return ctx.svc.store.commit(key, [
     put('actors', key, {
       key,
       machine: WHATSAPP_MACHINE,
@@ -245,6 +245,11 @@ test('an incompatible stored snapshot resets the dialog politely', async (ctx) =
       history: [],
     }),
   ]);
+}
+
+test('an incompatible stored snapshot resets the dialog politely', async (ctx) => {
+  const u = user(ctx);
+  await storeUnresumable(ctx, u.waId);
   const m = await u.send(buttonReply({ from: u.waId, buttonId: 'FILL_TODAY' }));
   assert.is(m.interactive.type, 'list', 'the tapped button still does its job');
   assert.match(bodyText(m), 'Бот обновился');
@@ -256,20 +261,7 @@ test('an incompatible stored snapshot resets the dialog politely', async (ctx) =
 test('"стоп" or "старт" as the first message after a reset carries the "Бот обновился" notice', async (ctx) => {
   for (const word of ['стоп', 'старт']) {
     const u = user(ctx);
-    const key = `wa:${u.waId}`;
-    await ctx.svc.store.commit(key, [
-      put('actors', key, {
-        key,
-        machine: WHATSAPP_MACHINE,
-        version: 0,
-        snapshot: { value: 'someOldState', context: { foo: 1 } },
-        deadline: null,
-        state: 'someOldState',
-        lastEvent: 'TEXT',
-        updatedAt: 0,
-        history: [],
-      }),
-    ]);
+    await storeUnresumable(ctx, u.waId);
     const m = await u.say(word);
     assert.match(bodyText(m), 'Бот обновился', word);
     assert.not.match(bodyText(await u.say('меню')), 'Бот обновился', `${word}: shown once`);
